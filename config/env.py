@@ -1,0 +1,111 @@
+"""Reading vaxbook's settings from the environment.
+
+Every variable is documented in `.env.example`. The functions here are pure so that the
+rules (defaults, what a production start refuses) are tested without reloading settings.
+"""
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+# How long an SQLite writer waits for the lock before giving up, in seconds. Bookings are
+# short transactions, so a long queue drains well inside this.
+SQLITE_BUSY_TIMEOUT_S = 20
+
+
+def env_bool(name: str, *, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}.")
+
+
+def env_list(name: str, *, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def secret_key(*, debug: bool, var_dir: Path) -> str:
+    """SECRET_KEY from the environment; development makes one and keeps it under var/."""
+    key = os.environ.get("SECRET_KEY", "").strip()
+    if key:
+        return key
+    if not debug:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. A production start needs a long random SECRET_KEY in the "
+            "environment (see .env.example); set DEBUG=true for a development start, which "
+            "generates one under var/."
+        )
+    key_file = var_dir / "secret_key"
+    if not key_file.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def database(url: str | None, *, var_dir: Path) -> dict[str, Any]:
+    """Django's DATABASES["default"] for DATABASE_URL (an SQLite file under var/ by default)."""
+    if not url:
+        var_dir.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{var_dir / 'vaxbook.sqlite3'}"
+    config: dict[str, Any] = dict(dj_database_url.parse(url))
+    engine = config["ENGINE"]
+    if engine == "django.db.backends.sqlite3":
+        config["OPTIONS"] = {
+            # IMMEDIATE takes the write lock at BEGIN: two bookings never both read, then
+            # both fail to upgrade to a write lock (SQLITE_BUSY without waiting).
+            "transaction_mode": "IMMEDIATE",
+            "timeout": SQLITE_BUSY_TIMEOUT_S,
+            # WAL lets readers go on while one writer commits; synchronous=FULL keeps every
+            # committed booking across a power cut.
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+            ),
+        }
+        # Tests that race threads need a real file: the in-memory test database's shared
+        # cache uses table locks that ignore the busy timeout.
+        config["TEST"] = {"NAME": str(var_dir / "test.sqlite3")}
+    elif engine == "django.db.backends.postgresql":
+        config["ENGINE"] = "django.db.backends.postgresql"
+        # psycopg 3's pool: a few connections per worker process, reused between requests.
+        # The pool size bounds the connections each process opens, so many workers
+        # never exhaust PostgreSQL's max_connections.
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            "pool": {
+                "min_size": int(os.environ.get("DATABASE_POOL_MIN", "1")),
+                "max_size": int(os.environ.get("DATABASE_POOL_MAX", "8")),
+                "timeout": 10,
+            }
+        }
+    else:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL must be sqlite:///… or postgres://…, not {engine!r}."
+        )
+    return config
+
+
+def cache(redis_url: str | None) -> dict[str, Any]:
+    """The shared Redis cache when REDIS_URL is set; per-process memory otherwise."""
+    if redis_url:
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "vaxbook",
+        }
+    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}

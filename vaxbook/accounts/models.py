@@ -1,0 +1,98 @@
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields: Any) -> "User":
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> "User":
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        return self.create_user(email, password, **fields)
+
+    def get_by_natural_key(self, username: str | None) -> "User":
+        # Sign-in is case-insensitive on the email address.
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Anyone who signs in: citizens, centre staff and administrators, by email address."""
+
+    email = models.EmailField(_("email address"), unique=True)
+    is_staff = models.BooleanField(
+        _("admin site access"),
+        default=False,
+        help_text=_("Can sign in to the Django admin (health authority administrators)."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        verbose_name = _("user")
+        constraints: ClassVar = [
+            models.UniqueConstraint(Lower("email"), name="user_email_unique_ignoring_case"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Citizen(models.Model):
+    """The person who is vaccinated: what eligibility and identity checks need."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="citizen")
+    full_name = models.CharField(_("full name"), max_length=200)
+    date_of_birth = models.DateField(_("date of birth"))
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("citizen")
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class StaffRole(models.TextChoices):
+    RECEPTIONIST = "receptionist", _("Receptionist")
+    VACCINATOR = "vaccinator", _("Vaccinator")
+    MANAGER = "manager", _("Centre manager")
+
+
+class StaffMembership(models.Model):
+    """A staff member's role at one centre; staff act only for centres they belong to."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    centre = models.ForeignKey(
+        "centres.Centre", on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=StaffRole.choices)
+
+    class Meta:
+        verbose_name = _("staff membership")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["user", "centre"], name="one_role_per_staff_and_centre"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} at {self.centre}"

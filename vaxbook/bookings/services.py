@@ -1,0 +1,399 @@
+"""The booking engine: the only code that writes appointments and slot counters.
+
+How it never overbooks
+----------------------
+A place is taken by ONE conditional update,
+
+    UPDATE slot SET booked = booked + 1
+     WHERE id = %s AND booked < capacity AND is_open AND starts_at > now
+
+and given back by `booked = booked - 1 WHERE booked > 0`. On PostgreSQL, a second booking
+of the same slot waits for the first one's row lock and then re-evaluates the WHERE clause
+on the committed row, so the last place goes to exactly one of them; on SQLite every write
+transaction starts with BEGIN IMMEDIATE and runs alone. Either way the CHECK constraint
+`slot_booked_within_capacity` refuses any counter outside 0..capacity, whatever code runs.
+
+Locks, always taken in this order so that no two transactions wait for each other
+----------------------------------------------------------------------------------
+1. The person (`Citizen` row, SELECT ... FOR UPDATE): every change a citizen makes to their
+   own appointments runs one at a time, so the eligibility rules (dose order, intervals,
+   one appointment per dose) are checked on a view nobody else can change under us.
+2. The appointment (its conditional status update).
+3. Slots, in ascending id order: moving one person from slot A to B while another moves
+   from B to A cannot deadlock.
+
+Every public function is one durable transaction: it commits everything or, raising a
+vaxbook.bookings.errors exception, nothing.
+"""
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from vaxbook.accounts.models import Citizen, User
+from vaxbook.bookings import eligibility, references
+from vaxbook.bookings.errors import (
+    AlreadyBooked,
+    AppointmentNotFound,
+    InvalidRecord,
+    InvalidTransition,
+    NotCancellable,
+    NotEligible,
+    SlotFull,
+    SlotUnavailable,
+)
+from vaxbook.bookings.models import (
+    LIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    VaccinationRecord,
+)
+from vaxbook.centres.models import Slot
+
+# A new reference collides with an existing one about once in 10**4 bookings when 10**8
+# appointments exist; the booking is then simply tried again with another reference.
+REFERENCE_ATTEMPTS = 5
+
+
+# --- citizens: book, cancel, reschedule -------------------------------------------------
+
+
+def book_appointment(*, person: Citizen, slot_id: int, dose_number: int) -> Appointment:
+    """Book one dose for `person` in slot `slot_id`."""
+    now = timezone.now()
+    slot = _load_slot(slot_id, now)
+
+    def book() -> Appointment:
+        with transaction.atomic(durable=True):
+            holder = _lock_person(person.pk)
+            eligibility.check_dose(
+                date_of_birth=holder.date_of_birth,
+                vaccine=slot.vaccine,
+                dose_number=dose_number,
+                day=slot.local_date,
+                held=_held_doses(holder),
+            )
+            _take_place(slot.pk, now)
+            return _insert_appointment(person=holder, slot=slot, dose_number=dose_number, now=now)
+
+    return _with_fresh_reference_on_collision(book)
+
+
+def book_both_doses(
+    *, person: Citizen, first_slot_id: int, second_slot_id: int
+) -> tuple[Appointment, Appointment]:
+    """Book dose 1 and dose 2 of a two-dose course together: both places or neither.
+
+    The second slot may be at any centre but must be the same vaccine, at least the
+    vaccine's interval after the first."""
+    now = timezone.now()
+    first = _load_slot(first_slot_id, now)
+    second = _load_slot(second_slot_id, now)
+    if first.pk == second.pk:
+        raise NotEligible(_("The two doses cannot be at the same time."))
+    if first.vaccine_id != second.vaccine_id:
+        raise NotEligible(_("Both doses must be the same vaccine."))
+
+    def book() -> tuple[Appointment, Appointment]:
+        with transaction.atomic(durable=True):
+            holder = _lock_person(person.pk)
+            held = _held_doses(holder)
+            eligibility.check_dose(
+                date_of_birth=holder.date_of_birth,
+                vaccine=first.vaccine,
+                dose_number=1,
+                day=first.local_date,
+                held=held,
+            )
+            first_dose = eligibility.HeldDose(
+                appointment_id=uuid.uuid4(),
+                dose_number=1,
+                vaccine_id=first.vaccine_id,
+                day=first.local_date,
+                given=False,
+            )
+            eligibility.check_dose(
+                date_of_birth=holder.date_of_birth,
+                vaccine=second.vaccine,
+                dose_number=2,
+                day=second.local_date,
+                held=[*held, first_dose],
+            )
+            for slot_id in sorted((first.pk, second.pk)):
+                _take_place(slot_id, now)
+            return (
+                _insert_appointment(person=holder, slot=first, dose_number=1, now=now),
+                _insert_appointment(person=holder, slot=second, dose_number=2, now=now),
+            )
+
+    return _with_fresh_reference_on_collision(book)
+
+
+def cancel_appointment(*, person: Citizen, appointment_id: uuid.UUID) -> Appointment:
+    """Cancel the person's own booked appointment; its place goes back to the slot."""
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        _lock_person(person.pk)
+        appointment = _own_appointment(person, appointment_id)
+        _ensure_changeable(appointment, now)
+        # Conditional on the status: a receptionist may check the person in meanwhile.
+        cancelled = Appointment.objects.filter(
+            pk=appointment.pk, status=AppointmentStatus.BOOKED
+        ).update(
+            status=AppointmentStatus.CANCELLED,
+            cancelled_at=now,
+            cancellation_reason=_("Cancelled by the person."),
+        )
+        if not cancelled:
+            raise NotCancellable(_("This appointment has just been checked in or changed."))
+        _give_back_place(appointment.slot_id)
+    return Appointment.objects.select_related("slot__centre", "slot__vaccine").get(
+        pk=appointment.pk
+    )
+
+
+def reschedule_appointment(
+    *, person: Citizen, appointment_id: uuid.UUID, new_slot_id: int
+) -> Appointment:
+    """Move the person's booked appointment to another slot, keeping its reference.
+
+    Atomic: when the new place cannot be had (full, closed, not eligible), the old
+    appointment stands untouched."""
+    now = timezone.now()
+    new_slot = _load_slot(new_slot_id, now)
+    with transaction.atomic(durable=True):
+        holder = _lock_person(person.pk)
+        appointment = _own_appointment(holder, appointment_id)
+        _ensure_changeable(appointment, now)
+        old_slot_id = appointment.slot_id
+        if new_slot.pk == old_slot_id:
+            raise AlreadyBooked(_("This is already the time of your appointment."))
+        eligibility.check_dose(
+            date_of_birth=holder.date_of_birth,
+            vaccine=new_slot.vaccine,
+            dose_number=appointment.dose_number,
+            day=new_slot.local_date,
+            held=[dose for dose in _held_doses(holder) if dose.appointment_id != appointment.pk],
+        )
+        # A receptionist may check the person in meanwhile (staff take no person lock):
+        # the move applies only to a still-booked appointment in its old slot.
+        moved = Appointment.objects.filter(
+            pk=appointment.pk, status=AppointmentStatus.BOOKED, slot_id=old_slot_id
+        ).update(slot_id=new_slot.pk)
+        if not moved:
+            raise NotCancellable(_("This appointment has just been checked in or changed."))
+        for slot_id in sorted((old_slot_id, new_slot.pk)):
+            if slot_id == new_slot.pk:
+                _take_place(slot_id, now)
+            else:
+                _give_back_place(slot_id)
+    return Appointment.objects.select_related("slot__centre", "slot__vaccine").get(
+        pk=appointment.pk
+    )
+
+
+# --- staff: the day of vaccination -----------------------------------------------------
+
+
+def check_in(*, appointment_id: uuid.UUID, staff: User) -> Appointment:
+    """booked -> checked_in. Of two receptionists checking one person in at once, exactly one
+    succeeds; the other gets InvalidTransition with status `checked_in`."""
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        appointment = _appointment(appointment_id)
+        _move_status(
+            appointment,
+            AppointmentStatus.BOOKED,
+            AppointmentStatus.CHECKED_IN,
+            checked_in_at=now,
+            checked_in_by=staff,
+        )
+    return _appointment(appointment_id)
+
+
+def record_vaccination(
+    *, appointment_id: uuid.UUID, staff: User, lot_number: str
+) -> VaccinationRecord:
+    """checked_in -> vaccinated, with the record of the dose given (vaccine, lot, time, who)."""
+    lot_number = lot_number.strip()
+    if not lot_number:
+        raise InvalidRecord(_("The lot number is required."))
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        appointment = _appointment(appointment_id)
+        _move_status(
+            appointment,
+            AppointmentStatus.CHECKED_IN,
+            AppointmentStatus.VACCINATED,
+            vaccinated_at=now,
+        )
+        return VaccinationRecord.objects.create(
+            appointment=appointment,
+            vaccine_id=appointment.slot.vaccine_id,
+            lot_number=lot_number,
+            administered_at=now,
+            administered_by=staff,
+        )
+
+
+def mark_no_show(*, appointment_id: uuid.UUID) -> Appointment:
+    """booked -> no_show, once the appointment's time has come. The place stays used."""
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        appointment = _appointment(appointment_id)
+        if appointment.slot.starts_at > now:
+            raise InvalidTransition(
+                _("An appointment can be marked as missed only once its time has come."),
+                status=appointment.status,
+            )
+        _move_status(appointment, AppointmentStatus.BOOKED, AppointmentStatus.NO_SHOW)
+    return _appointment(appointment_id)
+
+
+# --- the pieces ------------------------------------------------------------------------
+
+
+def _load_slot(slot_id: int, now: dt.datetime) -> Slot:
+    """The slot with its centre and vaccine, if it can be booked at all (full or not)."""
+    slot = Slot.objects.select_related("centre", "vaccine").filter(pk=slot_id).first()
+    if slot is None:
+        raise SlotUnavailable(_("This time slot does not exist."))
+    if not (slot.is_open and slot.centre.is_active):
+        raise SlotUnavailable(_("This time slot is closed for booking."))
+    if slot.starts_at <= now:
+        raise SlotUnavailable(_("This time slot has already started."))
+    return slot
+
+
+def _lock_person(person_id: int) -> Citizen:
+    return Citizen.objects.select_for_update().get(pk=person_id)
+
+
+def _held_doses(person: Citizen) -> list[eligibility.HeldDose]:
+    appointments = Appointment.objects.filter(
+        person=person, status__in=LIVE_STATUSES
+    ).select_related("slot__centre")
+    return [
+        eligibility.HeldDose(
+            appointment_id=appointment.pk,
+            dose_number=appointment.dose_number,
+            vaccine_id=appointment.slot.vaccine_id,
+            day=appointment.slot.centre.local_date(
+                appointment.vaccinated_at or appointment.slot.starts_at
+            ),
+            given=appointment.status == AppointmentStatus.VACCINATED,
+        )
+        for appointment in appointments
+    ]
+
+
+def _take_place(slot_id: int, now: dt.datetime) -> None:
+    # Only the slot's own columns in the WHERE clause: a condition through a join would
+    # become a subquery that PostgreSQL does not re-check after waiting for the row lock.
+    taken = Slot.objects.filter(
+        pk=slot_id, booked__lt=F("capacity"), is_open=True, starts_at__gt=now
+    ).update(booked=F("booked") + 1)
+    if taken:
+        return
+    slot = Slot.objects.get(pk=slot_id)
+    if not slot.is_open or slot.starts_at <= now:
+        raise SlotUnavailable(_("This time slot has just closed."))
+    raise SlotFull(_("This time slot has just been fully booked. Please choose another time."))
+
+
+def _give_back_place(slot_id: int) -> None:
+    given_back = Slot.objects.filter(pk=slot_id, booked__gt=0).update(booked=F("booked") - 1)
+    if not given_back:  # cannot happen while every write goes through this module
+        raise RuntimeError(f"Slot {slot_id} has no booked place to give back.")
+
+
+def _insert_appointment(
+    *, person: Citizen, slot: Slot, dose_number: int, now: dt.datetime
+) -> Appointment:
+    appointment = Appointment(
+        person=person,
+        slot=slot,
+        dose_number=dose_number,
+        status=AppointmentStatus.BOOKED,
+        reference=references.new_reference(),
+        created_at=now,
+    )
+    appointment.save(force_insert=True)
+    return appointment
+
+
+def _with_fresh_reference_on_collision[T](book: Callable[[], T]) -> T:
+    """Run the booking transaction `book`, again with a new reference if the random one was
+    taken. Under the person lock, the reference's is the only unique index a new row can
+    hit; any other IntegrityError is a real error and goes up."""
+    for _attempt in range(REFERENCE_ATTEMPTS):
+        try:
+            return book()
+        except IntegrityError as error:
+            if not _is_reference_collision(error):
+                raise
+    raise RuntimeError("Could not find a free appointment reference.")
+
+
+def _is_reference_collision(error: IntegrityError) -> bool:
+    diagnostics = getattr(error.__cause__, "diag", None)
+    if diagnostics is not None:  # PostgreSQL names the constraint
+        return bool(diagnostics.constraint_name == "appointment_reference_unique")
+    return "bookings_appointment.reference" in str(error)  # SQLite names the column
+
+
+def _own_appointment(person: Citizen, appointment_id: uuid.UUID) -> Appointment:
+    appointment = (
+        Appointment.objects.select_related("slot").filter(pk=appointment_id, person=person).first()
+    )
+    if appointment is None:
+        raise AppointmentNotFound(_("Appointment not found."))
+    return appointment
+
+
+def _appointment(appointment_id: uuid.UUID) -> Appointment:
+    appointment = (
+        Appointment.objects.select_related("slot__centre", "slot__vaccine", "person")
+        .filter(pk=appointment_id)
+        .first()
+    )
+    if appointment is None:
+        raise AppointmentNotFound(_("Appointment not found."))
+    return appointment
+
+
+def _ensure_changeable(appointment: Appointment, now: dt.datetime) -> None:
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise NotCancellable(
+            _("This appointment is %(status)s and can no longer be changed.")
+            % {"status": appointment.get_status_display().lower()}
+        )
+    if appointment.slot.starts_at <= now:
+        raise NotCancellable(_("This appointment has already started."))
+
+
+def _move_status(
+    appointment: Appointment,
+    expected: AppointmentStatus,
+    new: AppointmentStatus,
+    **changes: object,
+) -> None:
+    """One conditional update on the current status: of two concurrent moves, one wins."""
+    moved = Appointment.objects.filter(pk=appointment.pk, status=expected).update(
+        status=new, **changes
+    )
+    if not moved:
+        current = Appointment.objects.values_list("status", flat=True).get(pk=appointment.pk)
+        raise InvalidTransition(
+            _("This appointment is %(status)s: it cannot become %(new)s.")
+            % {
+                "status": AppointmentStatus(current).label.lower(),
+                "new": new.label.lower(),
+            },
+            status=current,
+        )
