@@ -78,8 +78,9 @@ def database(url: str | None, *, var_dir: Path) -> dict[str, Any]:
             ),
         }
         # Tests that race threads need a real file: the in-memory test database's shared
-        # cache uses table locks that ignore the busy timeout.
-        config["TEST"] = {"NAME": str(var_dir / "test.sqlite3")}
+        # cache uses table locks that ignore the busy timeout. One file per test process,
+        # so that two test runs on one machine do not share a database.
+        config["TEST"] = {"NAME": str(var_dir / f"test-{os.getpid()}.sqlite3")}
     elif engine == "django.db.backends.postgresql":
         config["ENGINE"] = "django.db.backends.postgresql"
         # psycopg 3's pool: a few connections per worker process, reused between requests.

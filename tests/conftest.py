@@ -6,3 +6,12 @@ from django.conf import LazySettings
 def fast_password_hashing(settings: LazySettings) -> None:
     # Argon2 is deliberately slow; tests about bookings need no such protection.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def static_files_without_collectstatic(settings: LazySettings) -> None:
+    # The hashed-name manifest exists only after collectstatic, which tests do not run.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -1,9 +1,12 @@
 import logging
 
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from vaxbook.centres.models import Centre
 
 logger = logging.getLogger(__name__)
 
@@ -20,3 +23,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
         logger.warning("Health check: database unreachable: %s", error)
         return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    centres = Centre.objects.filter(is_active=True)
+    return render(request, "core/home.html", {"centres": centres, "centre_count": len(centres)})
