@@ -30,7 +30,7 @@ from vaxbook.centres.models import Slot
 pytestmark = pytest.mark.django_db
 
 
-def database_state() -> tuple[list[tuple[int, int]], list[tuple[object, ...]]]:
+def database_state() -> tuple[list[tuple[int, int]], list[tuple[uuid.UUID, int, str, int]]]:
     """Everything a booking operation may write: slot counters and appointment rows."""
     slots = list(Slot.objects.order_by("pk").values_list("pk", "booked"))
     appointments = list(

@@ -295,8 +295,8 @@ def seed_accounts(*, nurse_centre: Centre) -> int:
 
     nurse_user, created = _user_if_missing(NURSE_EMAIL, NURSE_PASSWORD)
     created_count += created
-    # Staff will sign in with a second factor (a later issue); the nurse's TOTP secret,
-    # JBSWY3DPEHPK3PXP, is attached here then so that authenticator apps can be set up.
+    # Once staff sign in with a second factor (a later issue), the nurse gets the fixed TOTP
+    # secret JBSWY3DPEHPK3PXP here, so the demo can document one authenticator set-up.
     StaffMembership.objects.get_or_create(
         user=nurse_user, centre=nurse_centre, defaults={"role": StaffRole.VACCINATOR}
     )

@@ -1,0 +1,256 @@
+import datetime as dt
+import zoneinfo
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from time_machine import TimeMachineFixture
+
+from tests.factories import UserFactory
+from vaxbook.accounts.models import Citizen, StaffMembership, StaffRole, User
+from vaxbook.bookings.models import Appointment
+from vaxbook.centres.models import Centre, Slot, Vaccine
+
+MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
+CANARY = zoneinfo.ZoneInfo("Atlantic/Canary")
+# A Monday in winter, before any centre opens; 21 days on is a Sunday.
+MONDAY_MORNING = dt.datetime(2026, 1, 12, 7, 0, tzinfo=MADRID)
+
+pytestmark = pytest.mark.django_db
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def local_starts(centre: Centre, day: dt.date) -> list[dt.time]:
+    return sorted(
+        local.time()
+        for local in (slot.starts_at.astimezone(centre.zone) for slot in centre.slots.all())
+        if local.date() == day
+    )
+
+
+def test_seeding_creates_twelve_centres_in_four_towns_and_the_five_vaccines(
+    time_machine: TimeMachineFixture,
+) -> None:
+    time_machine.move_to(MONDAY_MORNING, tick=False)
+
+    seed()
+
+    centres = Centre.objects.all()
+    assert centres.count() == 12
+    assert {centre.town for centre in centres} == {
+        "Madrid",
+        "Barcelona",
+        "Sevilla",
+        "Las Palmas de Gran Canaria",
+    }
+    assert {centre.time_zone for centre in centres} == {"Europe/Madrid", "Atlantic/Canary"}
+    assert all(len(centre.postcode) == 5 and centre.postcode.isdigit() for centre in centres)
+    for centre in centres:
+        assert centre.slots.values("vaccine").distinct().count() in {1, 2}
+    assert {
+        (v.name, v.doses_in_primary_course, v.minimum_days_between_doses, v.minimum_age, v.cvx_code)
+        for v in Vaccine.objects.all()
+    } == {
+        ("Comirnaty", 2, 21, 12, "208"),
+        ("Spikevax", 2, 28, 12, "207"),
+        ("Vaxzevria", 2, 28, 18, "210"),
+        ("Jcovden", 1, 0, 18, "212"),
+        ("Nuvaxovid", 2, 21, 12, "211"),
+    }
+
+
+def test_demo_accounts_can_sign_in_with_their_roles(time_machine: TimeMachineFixture) -> None:
+    time_machine.move_to(MONDAY_MORNING, tick=False)
+
+    seed()
+
+    ada = authenticate(email="ada@example.org", password="vaccinate-me-2021")
+    nurse = authenticate(email="nurse@example.org", password="check-in-2021")
+    admin = authenticate(email="admin@example.org", password="admin-2021")
+    assert isinstance(ada, User)
+    assert isinstance(nurse, User)
+    assert isinstance(admin, User)
+    assert ada.citizen.full_name == "Ada Lovelace"
+    assert ada.citizen.date_of_birth == dt.date(1990, 5, 17)
+    assert not Appointment.objects.filter(person=ada.citizen).exists()
+    assert not ada.is_staff
+    membership = nurse.memberships.get()
+    assert membership.role == StaffRole.VACCINATOR
+    assert membership.centre == Centre.objects.filter(town="Madrid").first()
+    assert not nurse.is_staff
+    assert admin.is_staff
+    assert admin.is_superuser
+
+
+def test_slots_cover_21_days_in_opening_hours_with_2_to_6_free_places(
+    time_machine: TimeMachineFixture,
+) -> None:
+    time_machine.move_to(MONDAY_MORNING, tick=False)
+
+    seed()
+
+    today = MONDAY_MORNING.date()
+    open_days = {
+        today + dt.timedelta(days=offset)
+        for offset in range(21)
+        if (today + dt.timedelta(days=offset)).weekday() != 6
+    }
+    slots = list(Slot.objects.select_related("centre"))
+    assert {slot.local_date for slot in slots} == open_days
+    for centre in Centre.objects.all():
+        assert {slot.local_date for slot in slots if slot.centre == centre} == open_days
+    assert all(slot.ends_at - slot.starts_at == dt.timedelta(minutes=10) for slot in slots)
+    assert all(2 <= slot.capacity <= 6 for slot in slots)
+    assert all(slot.booked == 0 and slot.is_open for slot in slots)
+    assert {slot.capacity for slot in slots} == {2, 3, 4, 5, 6}
+
+
+def model_counts() -> dict[str, int]:
+    return {
+        "users": User.objects.count(),
+        "citizens": Citizen.objects.count(),
+        "memberships": StaffMembership.objects.count(),
+        "centres": Centre.objects.count(),
+        "vaccines": Vaccine.objects.count(),
+        "slots": Slot.objects.count(),
+    }
+
+
+def test_a_second_run_creates_nothing(time_machine: TimeMachineFixture) -> None:
+    time_machine.move_to(MONDAY_MORNING, tick=False)
+    first_summary = seed()
+    first = model_counts()
+
+    time_machine.move_to(MONDAY_MORNING + dt.timedelta(hours=3), tick=False)
+    second_summary = seed()
+
+    assert model_counts() == first
+    assert first_summary == (
+        f"Created 12 centres, 5 vaccines, 3 accounts and {first['slots']} slots.\n"
+    )
+    assert second_summary == "Created 0 centres, 0 vaccines, 0 accounts and 0 slots.\n"
+
+
+def test_a_run_the_next_day_adds_that_days_slots_and_keeps_the_others(
+    time_machine: TimeMachineFixture,
+) -> None:
+    time_machine.move_to(MONDAY_MORNING, tick=False)
+    seed()
+    before = {
+        slot.pk: (slot.centre_id, slot.vaccine_id, slot.starts_at, slot.capacity)
+        for slot in Slot.objects.all()
+    }
+    booked_slot = Slot.objects.filter(capacity__gte=2).first()
+    assert booked_slot is not None
+    Slot.objects.filter(pk=booked_slot.pk).update(booked=1)
+    new_day = MONDAY_MORNING.date() + dt.timedelta(days=21)
+
+    time_machine.move_to(MONDAY_MORNING + dt.timedelta(days=1), tick=False)
+    seed()
+
+    after = {
+        slot.pk: (slot.centre_id, slot.vaccine_id, slot.starts_at, slot.capacity)
+        for slot in Slot.objects.all()
+    }
+    assert {pk: after[pk] for pk in before} == before
+    booked_slot.refresh_from_db()
+    assert booked_slot.booked == 1
+    added = Slot.objects.exclude(pk__in=before).select_related("centre")
+    assert added.exists()
+    assert {slot.local_date for slot in added} == {new_day}
+    for centre in Centre.objects.all():
+        assert local_starts(centre, new_day)
+
+
+def test_a_10_oclock_slot_stays_at_10_local_across_the_daylight_saving_change(
+    time_machine: TimeMachineFixture,
+) -> None:
+    # Spain moves its clocks forward on Sunday 2026-03-29.
+    time_machine.move_to(dt.datetime(2026, 3, 20, 7, 0, tzinfo=MADRID), tick=False)
+
+    seed()
+
+    centre = Centre.objects.get(name="Hospital Universitario La Paz")
+    friday, monday = dt.date(2026, 3, 27), dt.date(2026, 3, 30)
+    assert local_starts(centre, friday) == local_starts(centre, monday)
+    assert dt.time(10) in local_starts(centre, friday)
+    before = centre.slots.filter(starts_at=dt.datetime(2026, 3, 27, 9, 0, tzinfo=dt.UTC))
+    after = centre.slots.filter(starts_at=dt.datetime(2026, 3, 30, 8, 0, tzinfo=dt.UTC))
+    assert before.exists()
+    assert after.exists()
+    for slot in [*before, *after]:
+        assert slot.starts_at.astimezone(MADRID).time() == dt.time(10)
+
+
+def test_canary_centres_open_an_hour_after_the_mainland_in_utc(
+    time_machine: TimeMachineFixture,
+) -> None:
+    time_machine.move_to(MONDAY_MORNING, tick=False)
+
+    seed()
+
+    # In winter the Canaries are on UTC+0 and the mainland on UTC+1; both open at 09:00 local.
+    canary = Centre.objects.get(name="Centro de Salud Guanarteme")
+    madrid = Centre.objects.get(name="WiZink Center")
+    today = MONDAY_MORNING.date()
+    canary_first = canary.slots.filter(starts_at__date=today).earliest("starts_at")
+    madrid_first = madrid.slots.filter(starts_at__date=today).earliest("starts_at")
+    assert canary_first.starts_at.astimezone(CANARY).time() == dt.time(9)
+    assert canary_first.starts_at == dt.datetime(2026, 1, 12, 9, 0, tzinfo=dt.UTC)
+    assert madrid_first.starts_at.astimezone(MADRID).time() == dt.time(9)
+    assert madrid_first.starts_at == dt.datetime(2026, 1, 12, 8, 0, tzinfo=dt.UTC)
+
+
+def test_canary_centres_open_at_08_utc_in_summer(time_machine: TimeMachineFixture) -> None:
+    time_machine.move_to(dt.datetime(2026, 6, 15, 7, 0, tzinfo=CANARY), tick=False)
+
+    seed()
+
+    canary = Centre.objects.get(name="Centro de Salud Guanarteme")
+    first = canary.slots.earliest("starts_at")
+    assert first.starts_at == dt.datetime(2026, 6, 15, 8, 0, tzinfo=dt.UTC)
+    assert first.starts_at.astimezone(CANARY).time() == dt.time(9)
+
+
+def test_no_slot_is_created_in_the_past(time_machine: TimeMachineFixture) -> None:
+    noon = dt.datetime(2026, 1, 12, 12, 0, tzinfo=MADRID)
+    time_machine.move_to(noon, tick=False)
+
+    seed()
+
+    assert not Slot.objects.filter(starts_at__lte=noon).exists()
+    madrid = Centre.objects.get(name="Hospital Universitario La Paz")
+    assert local_starts(madrid, noon.date())[0] == dt.time(12, 10)
+    # Noon in Madrid is 11:00 in the Canaries.
+    canary = Centre.objects.get(name="Centro de Salud Guanarteme")
+    assert local_starts(canary, noon.date())[0] == dt.time(11, 10)
+
+
+def test_places_per_slot_are_the_same_on_every_run(time_machine: TimeMachineFixture) -> None:
+    time_machine.move_to(MONDAY_MORNING, tick=False)
+    seed()
+    first = set(Slot.objects.values_list("centre__name", "vaccine__name", "starts_at", "capacity"))
+
+    Slot.objects.all().delete()
+    seed()
+
+    assert (
+        set(Slot.objects.values_list("centre__name", "vaccine__name", "starts_at", "capacity"))
+        == first
+    )
+
+
+def test_an_existing_account_keeps_its_password(time_machine: TimeMachineFixture) -> None:
+    time_machine.move_to(MONDAY_MORNING, tick=False)
+    UserFactory(email="admin@example.org", password="changed-after-the-demo")
+
+    seed()
+
+    assert authenticate(email="admin@example.org", password="admin-2021") is None
+    assert authenticate(email="admin@example.org", password="changed-after-the-demo")
