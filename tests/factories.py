@@ -82,3 +82,9 @@ class SlotFactory(factory.django.DjangoModelFactory):
     capacity = 5
     booked = 0
     is_open = True
+
+
+def staff_at(centre: Centre, role: str = StaffRole.VACCINATOR) -> User:
+    """A new staff member with `role` at `centre`."""
+    membership: StaffMembership = StaffMembershipFactory(centre=centre, role=role)
+    return membership.user

@@ -11,8 +11,10 @@ from tests.factories import (
     SlotFactory,
     UserFactory,
     VaccineFactory,
+    staff_at,
     tomorrow_at,
 )
+from vaxbook.accounts.models import StaffRole
 from vaxbook.bookings import services
 from vaxbook.bookings.errors import (
     AlreadyBooked,
@@ -21,6 +23,7 @@ from vaxbook.bookings.errors import (
     InvalidTransition,
     NotCancellable,
     NotEligible,
+    NotPermitted,
     SlotFull,
     SlotUnavailable,
 )
@@ -277,7 +280,7 @@ def test_cancelling_twice_is_not_cancellable(person, slot) -> None:
 
 def test_a_checked_in_appointment_is_not_cancellable(person, slot) -> None:
     appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
-    services.check_in(appointment_id=appointment.pk, staff=UserFactory())
+    services.check_in(appointment_id=appointment.pk, staff=staff_at(slot.centre))
     before = database_state()
     with pytest.raises(NotCancellable, match="checked in"):
         services.cancel_appointment(person=person, appointment_id=appointment.pk)
@@ -374,7 +377,7 @@ def test_rescheduling_to_the_same_slot_is_refused(person, slot) -> None:
 
 def test_check_in_records_who_and_when(person, slot) -> None:
     appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
-    nurse = UserFactory()
+    nurse = staff_at(slot.centre, StaffRole.RECEPTIONIST)
     checked_in = services.check_in(appointment_id=appointment.pk, staff=nurse)
     assert checked_in.status == AppointmentStatus.CHECKED_IN
     assert checked_in.checked_in_by == nurse
@@ -383,9 +386,9 @@ def test_check_in_records_who_and_when(person, slot) -> None:
 
 def test_a_second_check_in_is_an_invalid_transition(person, slot) -> None:
     appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
-    services.check_in(appointment_id=appointment.pk, staff=UserFactory())
+    services.check_in(appointment_id=appointment.pk, staff=staff_at(slot.centre))
     with pytest.raises(InvalidTransition) as refused:
-        services.check_in(appointment_id=appointment.pk, staff=UserFactory())
+        services.check_in(appointment_id=appointment.pk, staff=staff_at(slot.centre))
     assert refused.value.code == "invalid_transition"
     assert refused.value.status == AppointmentStatus.CHECKED_IN
 
@@ -394,7 +397,7 @@ def test_vaccination_needs_a_check_in_first(person, slot) -> None:
     appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
     with pytest.raises(InvalidTransition):
         services.record_vaccination(
-            appointment_id=appointment.pk, staff=UserFactory(), lot_number="FK1234"
+            appointment_id=appointment.pk, staff=staff_at(slot.centre), lot_number="FK1234"
         )
     assert not VaccinationRecord.objects.exists()
     assert Appointment.objects.get(pk=appointment.pk).status == AppointmentStatus.BOOKED
@@ -402,7 +405,7 @@ def test_vaccination_needs_a_check_in_first(person, slot) -> None:
 
 def test_vaccination_without_a_lot_number_is_refused(person, slot) -> None:
     appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
-    services.check_in(appointment_id=appointment.pk, staff=UserFactory())
+    services.check_in(appointment_id=appointment.pk, staff=staff_at(slot.centre))
     with pytest.raises(InvalidRecord):
         services.record_vaccination(
             appointment_id=appointment.pk, staff=UserFactory(), lot_number=" "
@@ -412,7 +415,7 @@ def test_vaccination_without_a_lot_number_is_refused(person, slot) -> None:
 
 def test_recorded_dose_makes_dose_two_bookable_after_the_interval(person, slot) -> None:
     appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
-    nurse = UserFactory()
+    nurse = staff_at(slot.centre)
     with time_machine.travel(slot.starts_at):
         services.check_in(appointment_id=appointment.pk, staff=nurse)
         record = services.record_vaccination(
@@ -433,22 +436,66 @@ def test_recorded_dose_makes_dose_two_bookable_after_the_interval(person, slot) 
 
 
 def test_no_show_only_once_the_time_has_come_and_the_place_stays_used(person, slot) -> None:
+    manager = staff_at(slot.centre, StaffRole.MANAGER)
     appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
     with pytest.raises(InvalidTransition):
-        services.mark_no_show(appointment_id=appointment.pk)
+        services.mark_no_show(appointment_id=appointment.pk, staff=manager)
     with time_machine.travel(slot.starts_at + dt.timedelta(hours=2)):
-        missed = services.mark_no_show(appointment_id=appointment.pk)
+        missed = services.mark_no_show(appointment_id=appointment.pk, staff=manager)
     assert missed.status == AppointmentStatus.NO_SHOW
     assert Slot.objects.get(pk=slot.pk).booked == 1
 
 
 def test_a_person_who_missed_the_appointment_can_book_the_dose_again(person, slot) -> None:
+    manager = staff_at(slot.centre, StaffRole.MANAGER)
     appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
     with time_machine.travel(slot.starts_at + dt.timedelta(hours=2)):
-        services.mark_no_show(appointment_id=appointment.pk)
+        services.mark_no_show(appointment_id=appointment.pk, staff=manager)
         services.book_appointment(person=person, slot_id=later_slot(slot, days=2).pk, dose_number=1)
 
 
 def test_unknown_appointment_cannot_be_checked_in() -> None:
     with pytest.raises(AppointmentNotFound):
         services.check_in(appointment_id=uuid.uuid4(), staff=UserFactory())
+
+
+def test_staff_of_another_centre_cannot_check_in(person, slot) -> None:
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    elsewhere = staff_at(CentreFactory())
+    with pytest.raises(NotPermitted) as refused:
+        services.check_in(appointment_id=appointment.pk, staff=elsewhere)
+    assert refused.value.code == "not_permitted"
+    assert Appointment.objects.get(pk=appointment.pk).status == AppointmentStatus.BOOKED
+
+
+def test_a_citizen_account_cannot_check_in(person, slot) -> None:
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    with pytest.raises(NotPermitted):
+        services.check_in(appointment_id=appointment.pk, staff=person.user)
+
+
+def test_a_receptionist_checks_in_but_does_not_record_the_dose(person, slot) -> None:
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    receptionist = staff_at(slot.centre, StaffRole.RECEPTIONIST)
+    services.check_in(appointment_id=appointment.pk, staff=receptionist)
+    with pytest.raises(NotPermitted):
+        services.record_vaccination(
+            appointment_id=appointment.pk, staff=receptionist, lot_number="FK1234"
+        )
+    assert not VaccinationRecord.objects.exists()
+
+
+def test_only_a_centre_manager_marks_no_shows(person, slot) -> None:
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    with time_machine.travel(slot.starts_at + dt.timedelta(hours=2)):
+        with pytest.raises(NotPermitted):
+            services.mark_no_show(appointment_id=appointment.pk, staff=staff_at(slot.centre))
+        services.mark_no_show(
+            appointment_id=appointment.pk, staff=staff_at(slot.centre, StaffRole.MANAGER)
+        )
+
+
+def test_an_administrator_may_check_in_anywhere(person, slot) -> None:
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    admin = UserFactory(is_superuser=True, is_staff=True)
+    assert services.check_in(appointment_id=appointment.pk, staff=admin).checked_in_by == admin

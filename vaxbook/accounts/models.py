@@ -1,3 +1,4 @@
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -75,6 +76,20 @@ class StaffRole(models.TextChoices):
     RECEPTIONIST = "receptionist", _("Receptionist")
     VACCINATOR = "vaccinator", _("Vaccinator")
     MANAGER = "manager", _("Centre manager")
+
+
+class StaffStep(StrEnum):
+    CHECK_IN = "check_in"
+    VACCINATE = "vaccinate"
+    MARK_NO_SHOW = "mark_no_show"
+
+
+# What each role may do on the day; a role includes the steps of the roles before it.
+ROLE_STEPS: dict[str, frozenset[StaffStep]] = {
+    StaffRole.RECEPTIONIST: frozenset({StaffStep.CHECK_IN}),
+    StaffRole.VACCINATOR: frozenset({StaffStep.CHECK_IN, StaffStep.VACCINATE}),
+    StaffRole.MANAGER: frozenset(StaffStep),
+}
 
 
 class StaffMembership(models.Model):

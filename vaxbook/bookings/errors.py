@@ -52,3 +52,9 @@ class InvalidRecord(DomainError):
     """A vaccination record is missing what it needs (the lot number)."""
 
     code = "invalid_record"
+
+
+class NotPermitted(DomainError):
+    """The staff member has no role at the appointment's centre that allows this step."""
+
+    code = "not_permitted"

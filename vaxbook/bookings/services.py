@@ -35,7 +35,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from vaxbook.accounts.models import Citizen, User
+from vaxbook.accounts.models import ROLE_STEPS, Citizen, StaffMembership, StaffStep, User
 from vaxbook.bookings import eligibility, references
 from vaxbook.bookings.errors import (
     AlreadyBooked,
@@ -44,6 +44,7 @@ from vaxbook.bookings.errors import (
     InvalidTransition,
     NotCancellable,
     NotEligible,
+    NotPermitted,
     SlotFull,
     SlotUnavailable,
 )
@@ -141,9 +142,10 @@ def cancel_appointment(*, person: Citizen, appointment_id: uuid.UUID) -> Appoint
         _lock_person(person.pk)
         appointment = _own_appointment(person, appointment_id)
         _ensure_changeable(appointment, now)
-        # Conditional on the status: a receptionist may check the person in meanwhile.
+        # Conditional on the status (a receptionist may check the person in meanwhile) and
+        # on the slot whose place is given back below.
         cancelled = Appointment.objects.filter(
-            pk=appointment.pk, status=AppointmentStatus.BOOKED
+            pk=appointment.pk, status=AppointmentStatus.BOOKED, slot_id=appointment.slot_id
         ).update(
             status=AppointmentStatus.CANCELLED,
             cancelled_at=now,
@@ -206,6 +208,7 @@ def check_in(*, appointment_id: uuid.UUID, staff: User) -> Appointment:
     now = timezone.now()
     with transaction.atomic(durable=True):
         appointment = _appointment(appointment_id)
+        _ensure_staff_may(staff, StaffStep.CHECK_IN, appointment)
         _move_status(
             appointment,
             AppointmentStatus.BOOKED,
@@ -226,6 +229,7 @@ def record_vaccination(
     now = timezone.now()
     with transaction.atomic(durable=True):
         appointment = _appointment(appointment_id)
+        _ensure_staff_may(staff, StaffStep.VACCINATE, appointment)
         _move_status(
             appointment,
             AppointmentStatus.CHECKED_IN,
@@ -241,11 +245,12 @@ def record_vaccination(
         )
 
 
-def mark_no_show(*, appointment_id: uuid.UUID) -> Appointment:
+def mark_no_show(*, appointment_id: uuid.UUID, staff: User) -> Appointment:
     """booked -> no_show, once the appointment's time has come. The place stays used."""
     now = timezone.now()
     with transaction.atomic(durable=True):
         appointment = _appointment(appointment_id)
+        _ensure_staff_may(staff, StaffStep.MARK_NO_SHOW, appointment)
         if appointment.slot.starts_at > now:
             raise InvalidTransition(
                 _("An appointment can be marked as missed only once its time has come."),
@@ -365,6 +370,17 @@ def _appointment(appointment_id: uuid.UUID) -> Appointment:
     if appointment is None:
         raise AppointmentNotFound(_("Appointment not found."))
     return appointment
+
+
+def _ensure_staff_may(staff: User, step: StaffStep, appointment: Appointment) -> None:
+    """Staff act only at centres they belong to, within their role; administrators anywhere."""
+    if staff.is_superuser:
+        return
+    roles = StaffMembership.objects.filter(
+        user=staff, centre_id=appointment.slot.centre_id
+    ).values_list("role", flat=True)
+    if not any(step in ROLE_STEPS[role] for role in roles):
+        raise NotPermitted(_("Your role at this centre does not allow this."))
 
 
 def _ensure_changeable(appointment: Appointment, now: dt.datetime) -> None:
