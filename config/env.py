@@ -77,6 +77,10 @@ def database(url: str | None, *, var_dir: Path) -> dict[str, Any]:
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
             ),
         }
+        # Opening an SQLite connection (with its PRAGMAs) costs more than a small query:
+        # keep it for the life of the thread, checked before reuse.
+        config["CONN_MAX_AGE"] = None
+        config["CONN_HEALTH_CHECKS"] = True
         # Tests that race threads need a real file: the in-memory test database's shared
         # cache uses table locks that ignore the busy timeout. One file per test process,
         # so that two test runs on one machine do not share a database.

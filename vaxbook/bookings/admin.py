@@ -13,6 +13,7 @@ class AppointmentAdmin(admin.ModelAdmin[Appointment]):
     list_filter = ("status", "dose_number", "slot__vaccine")
     search_fields = ("reference", "person__full_name", "person__user__email")
     list_select_related = ("person", "slot__centre", "slot__vaccine")
+    ordering = ("-created_at",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

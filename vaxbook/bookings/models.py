@@ -60,7 +60,6 @@ class Appointment(models.Model):
 
     class Meta:
         verbose_name = _("appointment")
-        ordering: ClassVar = ["created_at"]
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["reference"], name="appointment_reference_unique"),
             models.UniqueConstraint(

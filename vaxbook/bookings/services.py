@@ -28,10 +28,12 @@ vaxbook.bookings.errors exception, nothing.
 
 import datetime as dt
 import uuid
+import zoneinfo
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -77,10 +79,12 @@ def book_appointment(*, person: Citizen, slot_id: int, dose_number: int) -> Appo
                 vaccine=slot.vaccine,
                 dose_number=dose_number,
                 day=slot.local_date,
-                held=_held_doses(holder),
+                held=holder.held,
             )
             _take_place(slot.pk, now)
-            return _insert_appointment(person=holder, slot=slot, dose_number=dose_number, now=now)
+            return _insert_appointment(
+                person_id=person.pk, slot=slot, dose_number=dose_number, now=now
+            )
 
     return _with_fresh_reference_on_collision(book)
 
@@ -103,7 +107,7 @@ def book_both_doses(
     def book() -> tuple[Appointment, Appointment]:
         with transaction.atomic(durable=True):
             holder = _lock_person(person.pk)
-            held = _held_doses(holder)
+            held = holder.held
             eligibility.check_dose(
                 date_of_birth=holder.date_of_birth,
                 vaccine=first.vaccine,
@@ -128,8 +132,8 @@ def book_both_doses(
             for slot_id in sorted((first.pk, second.pk)):
                 _take_place(slot_id, now)
             return (
-                _insert_appointment(person=holder, slot=first, dose_number=1, now=now),
-                _insert_appointment(person=holder, slot=second, dose_number=2, now=now),
+                _insert_appointment(person_id=person.pk, slot=first, dose_number=1, now=now),
+                _insert_appointment(person_id=person.pk, slot=second, dose_number=2, now=now),
             )
 
     return _with_fresh_reference_on_collision(book)
@@ -170,7 +174,7 @@ def reschedule_appointment(
     new_slot = _load_slot(new_slot_id, now)
     with transaction.atomic(durable=True):
         holder = _lock_person(person.pk)
-        appointment = _own_appointment(holder, appointment_id)
+        appointment = _own_appointment(person, appointment_id)
         _ensure_changeable(appointment, now)
         old_slot_id = appointment.slot_id
         if new_slot.pk == old_slot_id:
@@ -180,7 +184,7 @@ def reschedule_appointment(
             vaccine=new_slot.vaccine,
             dose_number=appointment.dose_number,
             day=new_slot.local_date,
-            held=[dose for dose in _held_doses(holder) if dose.appointment_id != appointment.pk],
+            held=[dose for dose in holder.held if dose.appointment_id != appointment.pk],
         )
         # A receptionist may check the person in meanwhile (staff take no person lock):
         # the move applies only to a still-booked appointment in its old slot.
@@ -265,9 +269,10 @@ def mark_no_show(*, appointment_id: uuid.UUID, staff: User) -> Appointment:
 
 def _load_slot(slot_id: int, now: dt.datetime) -> Slot:
     """The slot with its centre and vaccine, if it can be booked at all (full or not)."""
-    slot = Slot.objects.select_related("centre", "vaccine").filter(pk=slot_id).first()
-    if slot is None:
-        raise SlotUnavailable(_("This time slot does not exist."))
+    try:
+        slot = Slot.objects.select_related("centre", "vaccine").get(pk=slot_id)
+    except Slot.DoesNotExist:
+        raise SlotUnavailable(_("This time slot does not exist.")) from None
     if not (slot.is_open and slot.centre.is_active):
         raise SlotUnavailable(_("This time slot is closed for booking."))
     if slot.starts_at <= now:
@@ -275,26 +280,48 @@ def _load_slot(slot_id: int, now: dt.datetime) -> Slot:
     return slot
 
 
-def _lock_person(person_id: int) -> Citizen:
-    return Citizen.objects.select_for_update().get(pk=person_id)
+@dataclass(frozen=True)
+class _LockedPerson:
+    date_of_birth: dt.date
+    held: list[eligibility.HeldDose]
 
 
-def _held_doses(person: Citizen) -> list[eligibility.HeldDose]:
-    appointments = Appointment.objects.filter(
-        person=person, status__in=LIVE_STATUSES
-    ).select_related("slot__centre")
-    return [
-        eligibility.HeldDose(
-            appointment_id=appointment.pk,
-            dose_number=appointment.dose_number,
-            vaccine_id=appointment.slot.vaccine_id,
-            day=appointment.slot.centre.local_date(
-                appointment.vaccinated_at or appointment.slot.starts_at
-            ),
-            given=appointment.status == AppointmentStatus.VACCINATED,
+def _lock_person(person_id: int) -> _LockedPerson:
+    """Lock the person's row and read what eligibility needs, in one round trip: their date
+    of birth and the doses they hold (LEFT JOIN of their live appointments, so a person
+    with none still comes back as one row). Only the citizen row is locked."""
+    live = FilteredRelation("appointments", condition=Q(appointments__status__in=LIVE_STATUSES))
+    query = (
+        Citizen.objects.filter(pk=person_id)
+        .annotate(live=live)
+        .select_for_update(of=("self",))
+        .values_list(
+            "date_of_birth",
+            "live__id",
+            "live__dose_number",
+            "live__status",
+            "live__vaccinated_at",
+            "live__slot__vaccine_id",
+            "live__slot__starts_at",
+            "live__slot__centre__time_zone",
         )
-        for appointment in appointments
+    )
+    rows = list(query)
+    if not rows:
+        raise Citizen.DoesNotExist(f"No citizen {person_id}.")
+    held = [
+        eligibility.HeldDose(
+            appointment_id=pk,
+            dose_number=dose,
+            vaccine_id=vaccine_id,
+            day=(vaccinated_at or starts_at).astimezone(zoneinfo.ZoneInfo(zone)).date(),
+            given=status == AppointmentStatus.VACCINATED,
+        )
+        for _, pk, dose, status, vaccinated_at, vaccine_id, starts_at, zone in rows
+        if pk is not None
     ]
+    date_of_birth = rows[0][0]
+    return _LockedPerson(date_of_birth=date_of_birth, held=held)
 
 
 def _take_place(slot_id: int, now: dt.datetime) -> None:
@@ -318,10 +345,10 @@ def _give_back_place(slot_id: int) -> None:
 
 
 def _insert_appointment(
-    *, person: Citizen, slot: Slot, dose_number: int, now: dt.datetime
+    *, person_id: int, slot: Slot, dose_number: int, now: dt.datetime
 ) -> Appointment:
     appointment = Appointment(
-        person=person,
+        person_id=person_id,
         slot=slot,
         dose_number=dose_number,
         status=AppointmentStatus.BOOKED,

@@ -29,6 +29,7 @@ class SlotAdmin(admin.ModelAdmin[Slot]):
     search_fields = ("centre__name",)
     date_hierarchy = "starts_at"
     list_select_related = ("centre", "vaccine")
+    ordering = ("starts_at",)
     raw_id_fields = ("centre",)
     # The counter belongs to the booking services; the admin shows it and never writes it.
     readonly_fields = ("booked",)

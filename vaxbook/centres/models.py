@@ -100,7 +100,6 @@ class Slot(models.Model):
 
     class Meta:
         verbose_name = _("slot")
-        ordering: ClassVar = ["starts_at", "centre_id"]
         constraints: ClassVar = [
             models.CheckConstraint(
                 condition=Q(booked__gte=0) & Q(booked__lte=F("capacity")),
