@@ -263,3 +263,41 @@ def test_two_people_rescheduling_crosswise_never_deadlock_and_keep_the_counters_
         assert [Appointment.objects.get(pk=a.pk).slot_id for a in appointments] == targets
         assert booked_places(*slots) == [1, 1]
         assert_slot_counters_match_appointments()
+
+
+def test_moving_dose_one_and_booking_dose_two_at_once_never_break_the_interval() -> None:
+    # Each change alone is allowed; both together would put the doses 15 days apart, less
+    # than the vaccine's 21. Whichever runs second must see the first and be refused: the
+    # person lock, and a fresh read of their doses after it, make that so.
+    centre: Centre = CentreFactory.create()
+    for round_number in range(10):
+        person: Citizen = CitizenFactory.create()
+        first = make_slot(centre, hour=8 + round_number % 10, capacity=2)
+        dose_one = book_first_dose(person, first)
+        later_dose_one = make_slot(centre, hour=first.starts_at.hour, capacity=2, days_later=10)
+        dose_two = make_slot(centre, hour=first.starts_at.hour, capacity=2, days_later=25)
+
+        outcomes = race(
+            [
+                partial(
+                    services.reschedule_appointment,
+                    person=person,
+                    appointment_id=dose_one.pk,
+                    new_slot_id=later_dose_one.pk,
+                ),
+                partial(
+                    services.book_appointment, person=person, slot_id=dose_two.pk, dose_number=2
+                ),
+            ]
+        )
+
+        assert tally(outcomes) == {SUCCESS: 1, "not_eligible": 1}, f"round {round_number}"
+        days = {
+            appointment.dose_number: appointment.slot.starts_at
+            for appointment in Appointment.objects.filter(
+                person=person, status=AppointmentStatus.BOOKED
+            ).select_related("slot")
+        }
+        if 2 in days:
+            assert days[2] - days[1] >= dt.timedelta(days=21)
+    assert_slot_counters_match_appointments()

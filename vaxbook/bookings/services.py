@@ -28,17 +28,14 @@ vaxbook.bookings.errors exception, nothing.
 
 import datetime as dt
 import uuid
-import zoneinfo
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, FilteredRelation, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vaxbook.accounts.models import ROLE_STEPS, Citizen, StaffMembership, StaffStep, User
-from vaxbook.bookings import eligibility, references
+from vaxbook.bookings import eligibility, references, sql
 from vaxbook.bookings.errors import (
     AlreadyBooked,
     AppointmentNotFound,
@@ -51,7 +48,6 @@ from vaxbook.bookings.errors import (
     SlotUnavailable,
 )
 from vaxbook.bookings.models import (
-    LIVE_STATUSES,
     Appointment,
     AppointmentStatus,
     VaccinationRecord,
@@ -280,57 +276,15 @@ def _load_slot(slot_id: int, now: dt.datetime) -> Slot:
     return slot
 
 
-@dataclass(frozen=True)
-class _LockedPerson:
-    date_of_birth: dt.date
-    held: list[eligibility.HeldDose]
-
-
-def _lock_person(person_id: int) -> _LockedPerson:
-    """Lock the person's row and read what eligibility needs, in one round trip: their date
-    of birth and the doses they hold (LEFT JOIN of their live appointments, so a person
-    with none still comes back as one row). Only the citizen row is locked."""
-    live = FilteredRelation("appointments", condition=Q(appointments__status__in=LIVE_STATUSES))
-    query = (
-        Citizen.objects.filter(pk=person_id)
-        .annotate(live=live)
-        .select_for_update(of=("self",))
-        .values_list(
-            "date_of_birth",
-            "live__id",
-            "live__dose_number",
-            "live__status",
-            "live__vaccinated_at",
-            "live__slot__vaccine_id",
-            "live__slot__starts_at",
-            "live__slot__centre__time_zone",
-        )
-    )
-    rows = list(query)
-    if not rows:
+def _lock_person(person_id: int) -> sql.LockedPerson:
+    person = sql.lock_person(person_id)
+    if person is None:
         raise Citizen.DoesNotExist(f"No citizen {person_id}.")
-    held = [
-        eligibility.HeldDose(
-            appointment_id=pk,
-            dose_number=dose,
-            vaccine_id=vaccine_id,
-            day=(vaccinated_at or starts_at).astimezone(zoneinfo.ZoneInfo(zone)).date(),
-            given=status == AppointmentStatus.VACCINATED,
-        )
-        for _, pk, dose, status, vaccinated_at, vaccine_id, starts_at, zone in rows
-        if pk is not None
-    ]
-    date_of_birth = rows[0][0]
-    return _LockedPerson(date_of_birth=date_of_birth, held=held)
+    return person
 
 
 def _take_place(slot_id: int, now: dt.datetime) -> None:
-    # Only the slot's own columns in the WHERE clause: a condition through a join would
-    # become a subquery that PostgreSQL does not re-check after waiting for the row lock.
-    taken = Slot.objects.filter(
-        pk=slot_id, booked__lt=F("capacity"), is_open=True, starts_at__gt=now
-    ).update(booked=F("booked") + 1)
-    if taken:
+    if sql.take_place(slot_id, now):
         return
     slot = Slot.objects.get(pk=slot_id)
     if not slot.is_open or slot.starts_at <= now:
@@ -339,8 +293,7 @@ def _take_place(slot_id: int, now: dt.datetime) -> None:
 
 
 def _give_back_place(slot_id: int) -> None:
-    given_back = Slot.objects.filter(pk=slot_id, booked__gt=0).update(booked=F("booked") - 1)
-    if not given_back:  # cannot happen while every write goes through this module
+    if not sql.give_back_place(slot_id):  # cannot happen while every write goes through this module
         raise RuntimeError(f"Slot {slot_id} has no booked place to give back.")
 
 
@@ -355,28 +308,36 @@ def _insert_appointment(
         reference=references.new_reference(),
         created_at=now,
     )
-    appointment.save(force_insert=True)
+    sql.insert_appointment(appointment)
     return appointment
 
 
 def _with_fresh_reference_on_collision[T](book: Callable[[], T]) -> T:
     """Run the booking transaction `book`, again with a new reference if the random one was
-    taken. Under the person lock, the reference's is the only unique index a new row can
-    hit; any other IntegrityError is a real error and goes up."""
+    taken. A second live appointment for the same dose is refused by eligibility under the
+    person lock already; the database constraint behind it is mapped to the same error."""
     for _attempt in range(REFERENCE_ATTEMPTS):
         try:
             return book()
         except IntegrityError as error:
-            if not _is_reference_collision(error):
+            violated = _violated_constraint(error)
+            if violated == "one_live_appointment_per_person_and_dose":
+                raise AlreadyBooked(_("You already have an appointment for this dose.")) from error
+            if violated != "appointment_reference_unique":
                 raise
     raise RuntimeError("Could not find a free appointment reference.")
 
 
-def _is_reference_collision(error: IntegrityError) -> bool:
+def _violated_constraint(error: IntegrityError) -> str | None:
     diagnostics = getattr(error.__cause__, "diag", None)
     if diagnostics is not None:  # PostgreSQL names the constraint
-        return bool(diagnostics.constraint_name == "appointment_reference_unique")
-    return "bookings_appointment.reference" in str(error)  # SQLite names the column
+        return str(diagnostics.constraint_name)
+    message = str(error)  # SQLite names the index, or the columns of a plain unique index
+    if "appointment_reference_unique" in message or ".reference" in message:
+        return "appointment_reference_unique"
+    if "one_live_appointment_per_person_and_dose" in message or ".dose_number" in message:
+        return "one_live_appointment_per_person_and_dose"
+    return None
 
 
 def _own_appointment(person: Citizen, appointment_id: uuid.UUID) -> Appointment:
