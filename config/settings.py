@@ -21,6 +21,8 @@ INSTALLED_APPS = [
     "vaxbook.centres",
     "vaxbook.bookings",
     "vaxbook.core",
+    "vaxbook.credentials",
+    "vaxbook.notifications",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -109,6 +111,36 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Public address of the service, for links in emails and SMS.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Confirmation credentials (vaxbook.credentials): the ES256 signing keys, a JWK Set with the
+# private keys, kept in this file (generated on first use when missing) or given whole in
+# SIGNING_KEYS_JSON. A token stays valid until the end of its appointment's local day plus
+# the grace period.
+SIGNING_KEYS_PATH = Path(os.environ.get("SIGNING_KEYS_PATH", VAR_DIR / "signing-keys.json"))
+SIGNING_KEYS_JSON = os.environ.get("SIGNING_KEYS_JSON", "")
+CREDENTIAL_GRACE_HOURS = int(os.environ.get("CREDENTIAL_GRACE_HOURS", "6"))
+
+# Email: SMTP when EMAIL_HOST is set; otherwise each message is written as a file under
+# var/mail/ (development and `make run`).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env.env_bool("EMAIL_USE_TLS", default=True)
+    EMAIL_TIMEOUT = 20
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "vaxbook <no-reply@vaxbook.example>")
+
+# SMS: a file backend under var/sms/ unless a provider is configured.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "vaxbook.notifications.sms.FileBackend")
+SMS_FILE_PATH = VAR_DIR / "sms"
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,5 @@
+from django.http import HttpRequest, JsonResponse
+
+
+def jwks(request: HttpRequest) -> JsonResponse:
+    raise NotImplementedError
