@@ -1,6 +1,7 @@
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -64,6 +65,10 @@ class Citizen(models.Model):
     full_name = models.CharField(_("full name"), max_length=200)
     date_of_birth = models.DateField(_("date of birth"))
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # Messages (email, SMS) go out in this language.
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
 
     class Meta:
         verbose_name = _("citizen")
