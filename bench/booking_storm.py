@@ -46,7 +46,6 @@ import datetime as dt
 import math
 import multiprocessing as mp
 import os
-import platform
 import queue
 import random
 import sys
@@ -61,6 +60,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+from bench.machine import load_average, machine_description  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # A benchmark measures the production configuration; it never serves a request, so a
@@ -183,34 +184,6 @@ def database_description() -> str:
             f"PostgreSQL {version} (database {connection.settings_dict['NAME']}; "
             f"synchronous_commit={sync_commit}, max_connections={max_conn})"
         )
-
-
-def machine_description() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 0
-    return (
-        f"{platform.node()}: nproc={usable} ({model}), {platform.system()} "
-        f"{platform.release()}, Python {platform.python_version()}; {load_average()}"
-    )
-
-
-def load_average() -> str:
-    """The load before a run: other work on the machine takes cores from the benchmark."""
-    try:
-        one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
-    except (OSError, ValueError):
-        return "load average unknown"
-    return f"load average {one} {five} {fifteen}"
 
 
 # --- data -------------------------------------------------------------------------------

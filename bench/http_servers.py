@@ -57,6 +57,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from bench.machine import load_average, machine_description  # noqa: E402
+
 APP = "config.wsgi:application"
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 30.0
@@ -117,28 +119,6 @@ class ServerResult:
 
 
 # --- the machine and the database -------------------------------------------------------
-
-
-def machine_description() -> str:
-    model = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 0
-    return f"nproc={cores} ({model}), Python {sys.version.split()[0]}; {load_average()}"
-
-
-def load_average() -> str:
-    try:
-        one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
-    except (OSError, ValueError):
-        return "load average unknown"
-    return f"load average {one} {five} {fifteen}"
 
 
 def database_description(url: str | None) -> str:
