@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from django.conf import LazySettings
 
@@ -15,3 +17,10 @@ def static_files_without_collectstatic(settings: LazySettings) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def private_signing_keys(settings: LazySettings, tmp_path: Path) -> None:
+    # Tests that issue confirmations sign with a throwaway key store of their own.
+    settings.SIGNING_KEYS_PATH = tmp_path / "signing-keys.json"
+    settings.SIGNING_KEYS_JSON = ""
