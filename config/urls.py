@@ -8,4 +8,6 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("vaxbook.credentials.urls")),
+    path("", include("vaxbook.accounts.urls")),
+    path("", include("vaxbook.bookings.urls")),
 ]

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from vaxbook.bookings import views
+
+urlpatterns = [
+    path("appointments/", views.appointment_list, name="appointment_list"),
+    path("appointments/<uuid:appointment_id>/", views.appointment_detail, name="appointment"),
+    path("appointments/<uuid:appointment_id>/qr.svg", views.appointment_qr, name="appointment_qr"),
+    path(
+        "appointments/<uuid:appointment_id>/calendar.ics",
+        views.appointment_calendar,
+        name="appointment_calendar",
+    ),
+]
