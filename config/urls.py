@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("vaxbook.credentials.urls")),
     path("", include("vaxbook.accounts.urls")),
     path("", include("vaxbook.bookings.urls")),
+    path("", include("vaxbook.centres.urls")),
 ]

@@ -6,14 +6,18 @@ page as a missing one."""
 import uuid
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
-from vaxbook.accounts.models import User
-from vaxbook.bookings import queries
-from vaxbook.bookings.errors import AppointmentNotFound
+from vaxbook.accounts.models import Citizen, User
+from vaxbook.bookings import queries, services
+from vaxbook.bookings.errors import AppointmentNotFound, SlotFull, SlotUnavailable
 from vaxbook.bookings.models import Appointment, AppointmentStatus
+from vaxbook.centres import queries as centre_queries
+from vaxbook.centres.models import Slot
+from vaxbook.core.errors import DomainError
 from vaxbook.credentials.qr import qr_svg
 from vaxbook.credentials.tokens import issue_token
 from vaxbook.notifications.calendar import appointment_ics
@@ -68,3 +72,41 @@ def appointment_calendar(request: HttpRequest, appointment_id: uuid.UUID) -> Htt
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def book(request: HttpRequest, slot_id: int) -> HttpResponse:
+    """Check your answers (GET), then one POST that books through the booking service."""
+    person = _citizen(request)
+    slot = get_object_or_404(Slot.objects.select_related("centre", "vaccine"), pk=slot_id)
+    doses = range(1, slot.vaccine.doses_in_primary_course + 1)
+    if request.method == "GET":
+        return render(request, "bookings/book.html", {"slot": slot, "doses": doses})
+    try:
+        dose_number = int(request.POST.get("dose_number", ""))
+    except ValueError:
+        dose_number = 0
+    if dose_number not in doses:
+        context = {"slot": slot, "doses": doses, "error": True}
+        return render(request, "bookings/book.html", context, status=400)
+    try:
+        appointment = services.book_appointment(
+            person=person, slot_id=slot.pk, dose_number=dose_number
+        )
+    except DomainError as error:
+        taken = isinstance(error, SlotFull | SlotUnavailable)
+        context = {
+            "slot": slot,
+            "error": error,
+            "alternatives": centre_queries.alternatives(slot) if taken else [],
+        }
+        return render(request, "bookings/book_refused.html", context, status=409)
+    return redirect("appointment", appointment_id=appointment.pk)
+
+
+def _citizen(request: HttpRequest) -> Citizen:
+    try:
+        return request.user.citizen  # type: ignore[union-attr]
+    except Citizen.DoesNotExist:
+        raise PermissionDenied from None

@@ -1,0 +1,87 @@
+import pytest
+from django.test import Client
+
+from tests.factories import CitizenFactory, SlotFactory, UserFactory, tomorrow_at
+from vaxbook.bookings.models import Appointment
+from vaxbook.centres.models import Slot
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def citizen_client():
+    person = CitizenFactory()
+    client = Client()
+    client.force_login(person.user)
+    return person, client
+
+
+def test_check_your_answers_then_one_post_books_and_shows_the_confirmation(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory()
+    check = client.get(f"/book/{slot.pk}/")
+    assert check.status_code == 200
+    assert "Check your appointment" in check.text
+
+    response = client.post(f"/book/{slot.pk}/", {"dose_number": "1"}, follow=True)
+
+    appointment = Appointment.objects.get(person=person)
+    assert response.redirect_chain[-1][0] == f"/appointments/{appointment.pk}/"
+    assert appointment.display_reference in response.text
+    assert Slot.objects.get(pk=slot.pk).booked == 1
+
+
+def test_a_double_click_on_confirm_books_once(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory()
+    client.post(f"/book/{slot.pk}/", {"dose_number": "1"})
+    second = client.post(f"/book/{slot.pk}/", {"dose_number": "1"})
+    assert second.status_code == 409
+    assert "already have an appointment" in second.text
+    assert Appointment.objects.filter(person=person).count() == 1
+
+
+def test_a_place_taken_meanwhile_says_so_and_offers_other_times(citizen_client):
+    _, client = citizen_client
+    full = SlotFactory(capacity=1, booked=1, starts_at=tomorrow_at(10))
+    other = SlotFactory(centre=full.centre, starts_at=tomorrow_at(12))
+    response = client.post(f"/book/{full.pk}/", {"dose_number": "1"})
+    assert response.status_code == 409
+    assert "fully booked" in response.text
+    assert f"/book/{other.pk}/" in response.text
+
+
+@pytest.mark.parametrize("dose", ["7", "0", "-1", "x", ""])
+def test_a_tampered_dose_number_gets_a_clear_error_and_no_booking(citizen_client, dose):
+    _, client = citizen_client
+    slot = SlotFactory()
+    response = client.post(f"/book/{slot.pk}/", {"dose_number": dose})
+    assert response.status_code == 400
+    assert "Choose which dose" in response.text
+    assert not Appointment.objects.exists()
+
+
+def test_a_slot_that_does_not_exist_is_404(citizen_client):
+    _, client = citizen_client
+    assert client.post("/book/999999/", {"dose_number": "1"}).status_code == 404
+
+
+def test_dose_two_without_dose_one_is_refused_with_the_reason(citizen_client):
+    _, client = citizen_client
+    response = client.post(f"/book/{SlotFactory().pk}/", {"dose_number": "2"})
+    assert response.status_code == 409
+    assert "Book dose 1 before dose 2" in response.text
+
+
+def test_an_account_without_a_citizen_profile_cannot_book():
+    client = Client()
+    client.force_login(UserFactory())
+    assert client.post(f"/book/{SlotFactory().pk}/", {"dose_number": "1"}).status_code == 403
+
+
+def test_booking_needs_a_csrf_token(citizen_client):
+    person, _ = citizen_client
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(person.user)
+    assert client.post(f"/book/{SlotFactory().pk}/", {"dose_number": "1"}).status_code == 403
+    assert not Appointment.objects.exists()
