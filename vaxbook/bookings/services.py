@@ -53,6 +53,8 @@ from vaxbook.bookings.models import (
     VaccinationRecord,
 )
 from vaxbook.centres.models import Slot
+from vaxbook.notifications.events import Event
+from vaxbook.notifications.services import announce
 
 # A new reference collides with an existing one about once in 10**4 bookings when 10**8
 # appointments exist; the booking is then simply tried again with another reference.
@@ -78,9 +80,12 @@ def book_appointment(*, person: Citizen, slot_id: int, dose_number: int) -> Appo
                 held=holder.held,
             )
             _take_place(slot.pk, now)
-            return _insert_appointment(
+            appointment = _insert_appointment(
                 person_id=person.pk, slot=slot, dose_number=dose_number, now=now
             )
+            appointment.person = person
+            announce(appointment=appointment, event=Event.BOOKED)
+            return appointment
 
     return _with_fresh_reference_on_collision(book)
 
@@ -127,10 +132,14 @@ def book_both_doses(
             )
             for slot_id in sorted((first.pk, second.pk)):
                 _take_place(slot_id, now)
-            return (
+            booked = (
                 _insert_appointment(person_id=person.pk, slot=first, dose_number=1, now=now),
                 _insert_appointment(person_id=person.pk, slot=second, dose_number=2, now=now),
             )
+            for appointment in booked:
+                appointment.person = person
+                announce(appointment=appointment, event=Event.BOOKED)
+            return booked
 
     return _with_fresh_reference_on_collision(book)
 
@@ -154,6 +163,8 @@ def cancel_appointment(*, person: Citizen, appointment_id: uuid.UUID) -> Appoint
         if not cancelled:
             raise NotCancellable(_("This appointment has just been checked in or changed."))
         _give_back_place(appointment.slot_id)
+        appointment.person = person
+        announce(appointment=appointment, event=Event.CANCELLED)  # no reason: the person's own
     return Appointment.objects.select_related("slot__centre", "slot__vaccine").get(
         pk=appointment.pk
     )
@@ -194,6 +205,8 @@ def reschedule_appointment(
                 _take_place(slot_id, now)
             else:
                 _give_back_place(slot_id)
+        appointment.person, appointment.slot = person, new_slot
+        announce(appointment=appointment, event=Event.RESCHEDULED)
     return Appointment.objects.select_related("slot__centre", "slot__vaccine").get(
         pk=appointment.pk
     )
@@ -236,13 +249,15 @@ def record_vaccination(
             AppointmentStatus.VACCINATED,
             vaccinated_at=now,
         )
-        return VaccinationRecord.objects.create(
+        record = VaccinationRecord.objects.create(
             appointment=appointment,
             vaccine_id=appointment.slot.vaccine_id,
             lot_number=lot_number,
             administered_at=now,
             administered_by=staff,
         )
+        announce(appointment=appointment, event=Event.VACCINATED)
+        return record
 
 
 def mark_no_show(*, appointment_id: uuid.UUID, staff: User) -> Appointment:
