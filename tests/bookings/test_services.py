@@ -499,3 +499,16 @@ def test_an_administrator_may_check_in_anywhere(person, slot) -> None:
     appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
     admin = UserFactory(is_superuser=True, is_staff=True)
     assert services.check_in(appointment_id=appointment.pk, staff=admin).checked_in_by == admin
+
+
+def test_check_in_for_a_slot_the_appointment_has_left_is_refused(person, slot) -> None:
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    later = SlotFactory(centre=slot.centre, starts_at=slot.starts_at + dt.timedelta(days=3))
+    services.reschedule_appointment(
+        person=person, appointment_id=appointment.pk, new_slot_id=later.pk
+    )
+    with pytest.raises(InvalidTransition, match="moved"):
+        services.check_in(
+            appointment_id=appointment.pk, staff=staff_at(slot.centre), slot_id=slot.pk
+        )
+    assert Appointment.objects.get(pk=appointment.pk).status == AppointmentStatus.BOOKED

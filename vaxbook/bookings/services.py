@@ -215,13 +215,21 @@ def reschedule_appointment(
 # --- staff: the day of vaccination -----------------------------------------------------
 
 
-def check_in(*, appointment_id: uuid.UUID, staff: User) -> Appointment:
+def check_in(*, appointment_id: uuid.UUID, staff: User, slot_id: int | None = None) -> Appointment:
     """booked -> checked_in. Of two receptionists checking one person in at once, exactly one
-    succeeds; the other gets InvalidTransition with status `checked_in`."""
+    succeeds; the other gets InvalidTransition with status `checked_in`.
+
+    `slot_id`, when given, is the slot a validation saw: the person is checked in only if
+    the appointment has not been moved since."""
     now = timezone.now()
     with transaction.atomic(durable=True):
         appointment = _appointment(appointment_id)
         _ensure_staff_may(staff, StaffStep.CHECK_IN, appointment)
+        if slot_id is not None and appointment.slot_id != slot_id:
+            raise InvalidTransition(
+                _("This appointment has just been moved to another time."),
+                status=appointment.status,
+            )
         _move_status(
             appointment,
             AppointmentStatus.BOOKED,
@@ -402,10 +410,12 @@ def _move_status(
     new: AppointmentStatus,
     **changes: object,
 ) -> None:
-    """One conditional update on the current status: of two concurrent moves, one wins."""
-    moved = Appointment.objects.filter(pk=appointment.pk, status=expected).update(
-        status=new, **changes
-    )
+    """One conditional update on the current status (and the slot, as read): of two
+    concurrent moves, one wins, and a move never applies to an appointment rescheduled since
+    it was read and checked."""
+    moved = Appointment.objects.filter(
+        pk=appointment.pk, status=expected, slot_id=appointment.slot_id
+    ).update(status=new, **changes)
     if not moved:
         current = Appointment.objects.values_list("status", flat=True).get(pk=appointment.pk)
         raise InvalidTransition(
