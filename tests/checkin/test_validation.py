@@ -531,10 +531,10 @@ def test_check_in_with_loses_a_race_as_already_checked_in_by_the_winner(
     winner = staff_at(centre, StaffRole.VACCINATOR)
     real_check_in = services.check_in
 
-    def someone_was_faster(*, appointment_id, staff):
+    def someone_was_faster(*, appointment_id, staff, slot_id):
         # Between our validation and our check-in, a colleague checks the person in.
         real_check_in(appointment_id=appointment_id, staff=winner)
-        return real_check_in(appointment_id=appointment_id, staff=staff)
+        return real_check_in(appointment_id=appointment_id, staff=staff, slot_id=slot_id)
 
     monkeypatch.setattr(services, "check_in", someone_was_faster)
     with time_machine.travel(at(DAY, 9, 58), tick=False):
