@@ -85,3 +85,42 @@ def test_booking_needs_a_csrf_token(citizen_client):
     client.force_login(person.user)
     assert client.post(f"/book/{SlotFactory().pk}/", {"dose_number": "1"}).status_code == 403
     assert not Appointment.objects.exists()
+
+
+def test_cancel_asks_first_then_frees_the_place(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory()
+    client.post(f"/book/{slot.pk}/", {"dose_number": "1"})
+    appointment = Appointment.objects.get(person=person)
+
+    ask = client.get(f"/appointments/{appointment.pk}/cancel/")
+    assert ask.status_code == 200
+    assert Slot.objects.get(pk=slot.pk).booked == 1
+
+    response = client.post(f"/appointments/{appointment.pk}/cancel/", follow=True)
+    assert "Cancelled" in response.text
+    assert Slot.objects.get(pk=slot.pk).booked == 0
+
+
+def test_cancelling_twice_says_why_and_changes_nothing(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory()
+    client.post(f"/book/{slot.pk}/", {"dose_number": "1"})
+    appointment = Appointment.objects.get(person=person)
+    client.post(f"/appointments/{appointment.pk}/cancel/")
+    again = client.post(f"/appointments/{appointment.pk}/cancel/")
+    assert again.status_code == 409
+    assert "can no longer be changed" in again.text
+    assert Slot.objects.get(pk=slot.pk).booked == 0
+
+
+def test_someone_elses_appointment_cannot_be_cancelled_through_the_page(citizen_client):
+    _, client = citizen_client
+    slot = SlotFactory()
+    theirs = CitizenFactory()
+    other_client = Client()
+    other_client.force_login(theirs.user)
+    other_client.post(f"/book/{slot.pk}/", {"dose_number": "1"})
+    appointment = Appointment.objects.get(person=theirs)
+    assert client.post(f"/appointments/{appointment.pk}/cancel/").status_code == 404
+    assert Slot.objects.get(pk=slot.pk).booked == 1

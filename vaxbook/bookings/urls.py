@@ -6,6 +6,7 @@ urlpatterns = [
     path("book/<int:slot_id>/", views.book, name="book"),
     path("appointments/", views.appointment_list, name="appointment_list"),
     path("appointments/<uuid:appointment_id>/", views.appointment_detail, name="appointment"),
+    path("appointments/<uuid:appointment_id>/cancel/", views.cancel, name="cancel"),
     path("appointments/<uuid:appointment_id>/qr.svg", views.appointment_qr, name="appointment_qr"),
     path(
         "appointments/<uuid:appointment_id>/calendar.ics",

@@ -110,3 +110,18 @@ def _citizen(request: HttpRequest) -> Citizen:
         return request.user.citizen  # type: ignore[union-attr]
     except Citizen.DoesNotExist:
         raise PermissionDenied from None
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
+    """A confirmation step (GET), then one POST that cancels and frees the place."""
+    appointment = _own(request, appointment_id)
+    if request.method == "GET":
+        return render(request, "bookings/cancel.html", {"appointment": appointment})
+    try:
+        services.cancel_appointment(person=_citizen(request), appointment_id=appointment.pk)
+    except DomainError as error:
+        context = {"appointment": appointment, "error": error}
+        return render(request, "bookings/cancel.html", context, status=409)
+    return redirect("appointment", appointment_id=appointment.pk)
