@@ -124,3 +124,53 @@ def test_someone_elses_appointment_cannot_be_cancelled_through_the_page(citizen_
     appointment = Appointment.objects.get(person=theirs)
     assert client.post(f"/appointments/{appointment.pk}/cancel/").status_code == 404
     assert Slot.objects.get(pk=slot.pk).booked == 1
+
+
+def booked(client, person, slot) -> Appointment:
+    client.post(f"/book/{slot.pk}/", {"dose_number": "1"})
+    return Appointment.objects.get(person=person, status="booked")
+
+
+def test_rescheduling_moves_the_place_and_keeps_the_reference(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory(starts_at=tomorrow_at(10))
+    appointment = booked(client, person, slot)
+    later = SlotFactory(centre=slot.centre, starts_at=tomorrow_at(12))
+    page = client.get(f"/appointments/{appointment.pk}/reschedule/").text
+    assert f'value="{later.pk}"' in page
+
+    response = client.post(
+        f"/appointments/{appointment.pk}/reschedule/", {"slot_id": later.pk}, follow=True
+    )
+
+    appointment.refresh_from_db()
+    assert appointment.slot_id == later.pk
+    assert appointment.display_reference in response.text
+    assert Slot.objects.get(pk=slot.pk).booked == 0
+    assert Slot.objects.get(pk=later.pk).booked == 1
+
+
+def test_a_failed_move_keeps_the_old_appointment_and_says_why(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory(starts_at=tomorrow_at(10))
+    appointment = booked(client, person, slot)
+    full = SlotFactory(centre=slot.centre, starts_at=tomorrow_at(12), capacity=1, booked=1)
+
+    response = client.post(f"/appointments/{appointment.pk}/reschedule/", {"slot_id": full.pk})
+
+    assert response.status_code == 409
+    assert "has not been changed" in response.text
+    appointment.refresh_from_db()
+    assert appointment.slot_id == slot.pk
+    assert Slot.objects.get(pk=slot.pk).booked == 1
+
+
+@pytest.mark.parametrize("slot_id", ["", "abc", "99999999"])
+def test_a_tampered_slot_id_on_reschedule_changes_nothing(citizen_client, slot_id):
+    person, client = citizen_client
+    slot = SlotFactory()
+    appointment = booked(client, person, slot)
+    response = client.post(f"/appointments/{appointment.pk}/reschedule/", {"slot_id": slot_id})
+    assert response.status_code in {400, 409}
+    appointment.refresh_from_db()
+    assert appointment.slot_id == slot.pk

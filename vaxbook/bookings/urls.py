@@ -7,6 +7,7 @@ urlpatterns = [
     path("appointments/", views.appointment_list, name="appointment_list"),
     path("appointments/<uuid:appointment_id>/", views.appointment_detail, name="appointment"),
     path("appointments/<uuid:appointment_id>/cancel/", views.cancel, name="cancel"),
+    path("appointments/<uuid:appointment_id>/reschedule/", views.reschedule, name="reschedule"),
     path("appointments/<uuid:appointment_id>/qr.svg", views.appointment_qr, name="appointment_qr"),
     path(
         "appointments/<uuid:appointment_id>/calendar.ics",

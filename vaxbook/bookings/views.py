@@ -3,12 +3,14 @@
 Each view parses, calls one query, renders. Someone else's appointment is a 404, the same
 page as a missing one."""
 
+import datetime as dt
 import uuid
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from vaxbook.accounts.models import Citizen, User
@@ -16,7 +18,7 @@ from vaxbook.bookings import queries, services
 from vaxbook.bookings.errors import AppointmentNotFound, SlotFull, SlotUnavailable
 from vaxbook.bookings.models import Appointment, AppointmentStatus
 from vaxbook.centres import queries as centre_queries
-from vaxbook.centres.models import Slot
+from vaxbook.centres.models import Centre, Slot
 from vaxbook.core.errors import DomainError
 from vaxbook.credentials.qr import qr_svg
 from vaxbook.credentials.tokens import issue_token
@@ -125,3 +127,41 @@ def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
         context = {"appointment": appointment, "error": error}
         return render(request, "bookings/cancel.html", context, status=409)
     return redirect("appointment", appointment_id=appointment.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
+    """Choose another time at the same centre (GET, by day); one POST moves the appointment.
+    When the move fails, the old appointment stands and the page says why."""
+    appointment = _own(request, appointment_id)
+    centre = appointment.slot.centre
+    day = _day_from(request, centre, default=appointment.slot.local_date)
+    context = {
+        "appointment": appointment,
+        "day": day,
+        "slots": centre_queries.day_slots(centre=centre, day=day),
+        "previous_day": day - dt.timedelta(days=1),
+        "next_day": day + dt.timedelta(days=1),
+    }
+    if request.method == "GET":
+        return render(request, "bookings/reschedule.html", context)
+    try:
+        new_slot_id = int(request.POST.get("slot_id", ""))
+        services.reschedule_appointment(
+            person=_citizen(request), appointment_id=appointment.pk, new_slot_id=new_slot_id
+        )
+    except ValueError:
+        return render(request, "bookings/reschedule.html", context, status=400)
+    except DomainError as error:
+        return render(request, "bookings/reschedule.html", {**context, "error": error}, status=409)
+    return redirect("appointment", appointment_id=appointment.pk)
+
+
+def _day_from(request: HttpRequest, centre: Centre, *, default: dt.date) -> dt.date:
+    """The day asked for in `?date=`, else `default`; never before the centre's today."""
+    try:
+        day = dt.date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        day = default
+    return max(day, centre.local_date(timezone.now()))

@@ -1,0 +1,205 @@
+"""Staff sign-in with a second factor (TOTP, django-otp) and the guard of staff pages.
+
+Signing in takes two steps: the email address and password (`staff_sign_in`), which signs
+the user in without verifying them, then the 6-digit code of their authenticator
+(`staff_verify`), which marks the session as verified through django-otp. django-otp
+throttles wrong codes per device.
+
+`staff_required` guards every staff page: the visitor must be signed in, verified and a
+member of the centre named in the URL (or an administrator). Anyone else gets a 404, the
+same page as a missing one, so a staff page never reveals that it exists; only a visitor who
+is not signed in at all is sent to the staff sign-in page.
+"""
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import django_otp
+from django import forms
+from django.contrib.auth import login as auth_login
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods
+from django_otp.models import VerifyNotAllowed
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from vaxbook.accounts.models import StaffMembership, User
+from vaxbook.centres.models import Centre
+
+SIGN_IN_URL_NAME = "staff_sign_in"
+VERIFY_URL_NAME = "staff_verify"
+HOME_URL_NAME = "staff_home"
+
+View = Callable[..., HttpResponse]
+
+
+# --- who is staff ------------------------------------------------------------------------
+
+
+def is_staff_member(user: Any) -> bool:
+    """A user who belongs to at least one centre, or an administrator."""
+    if not isinstance(user, User) or not user.is_active:
+        return False
+    return user.is_superuser or StaffMembership.objects.filter(user=user).exists()
+
+
+def works_at(user: User, centre_id: int) -> bool:
+    """Staff act only for the centres they belong to; administrators for any centre."""
+    if user.is_superuser:
+        return Centre.objects.filter(pk=centre_id).exists()
+    return StaffMembership.objects.filter(user=user, centre_id=centre_id).exists()
+
+
+def is_verified(user: Any) -> bool:
+    """Signed in and through the second step (OTPMiddleware sets `is_verified`)."""
+    return bool(getattr(user, "is_authenticated", False)) and bool(
+        getattr(user, "is_verified", lambda: False)()
+    )
+
+
+def staff_device(user: User) -> TOTPDevice | None:
+    """The user's confirmed authenticator, if an administrator has set one up."""
+    return TOTPDevice.objects.devices_for_user(user, confirmed=True).order_by("pk").first()
+
+
+def staff_required(view: View) -> View:
+    """Guard a staff page whose URL names its centre as `centre_id`.
+
+    Not signed in: redirected to the staff sign-in page. Signed in but not verified, not
+    staff, or not a member of that centre: 404."""
+
+    @functools.wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), resolve_url(SIGN_IN_URL_NAME))
+        if not is_verified(user) or not is_staff_member(user):
+            raise Http404
+        centre_id = kwargs.get("centre_id")
+        if centre_id is not None and not works_at(user, centre_id):  # type: ignore[arg-type]
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+# --- forms -------------------------------------------------------------------------------
+
+
+class StaffSignInForm(AuthenticationForm):
+    """Email address and password; refuses anyone who is not staff with the same message
+    as a wrong password, so the page does not tell who has a citizen account."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if not is_staff_member(user):
+            raise self.get_invalid_login_error()
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from your authenticator app"),
+        max_length=16,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(self.cleaned_data["code"].split())
+        if not (len(code) == 6 and code.isascii() and code.isdigit()):
+            raise forms.ValidationError(_("Enter the 6-digit code shown by your authenticator."))
+        return code
+
+
+# --- views -------------------------------------------------------------------------------
+
+
+def _safe_next(request: HttpRequest, candidate: str | None) -> str:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse(HOME_URL_NAME)
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def staff_sign_in(request: HttpRequest) -> HttpResponse:
+    """Step 1: email address and password."""
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    form = StaffSignInForm(request, data=request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        user = form.get_user()
+        if staff_device(user) is None:
+            # Nothing to verify with: do not sign in, send them to an administrator.
+            return render(request, "accounts/staff_no_device.html", status=403)
+        auth_login(request, user)
+        query = urlencode({"next": _safe_next(request, next_url)})
+        return redirect(f"{reverse(VERIFY_URL_NAME)}?{query}")
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "accounts/staff_sign_in.html",
+        {"form": form, "next": next_url},
+        status=status,
+    )
+
+
+@sensitive_post_parameters("code")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def staff_verify(request: HttpRequest) -> HttpResponse:
+    """Step 2: the 6-digit code of the staff member's authenticator."""
+    user = request.user
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if not user.is_authenticated or not is_staff_member(user):
+        return redirect_to_login(next_url, resolve_url(SIGN_IN_URL_NAME))
+    assert isinstance(user, User)  # noqa: S101 (is_staff_member guarantees it)
+    if is_verified(user):
+        return redirect(next_url)
+    device = staff_device(user)
+    if device is None:
+        return render(request, "accounts/staff_no_device.html", status=403)
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        allowed, why = device.verify_is_allowed()
+        verified = django_otp.verify_token(user, device.persistent_id, form.cleaned_data["code"])
+        if verified is not None:
+            request.session.cycle_key()
+            django_otp.login(request, verified)
+            return redirect(next_url)
+        if not allowed and why and why.get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
+            form.add_error("code", _("Too many wrong codes. Wait a minute, then try again."))
+        else:
+            form.add_error("code", _("That code is not right. Enter the code shown now."))
+    status = 400 if form.errors else 200
+    return render(
+        request, "accounts/staff_verify.html", {"form": form, "next": next_url}, status=status
+    )
+
+
+@require_GET
+@staff_required
+def staff_home(request: HttpRequest) -> HttpResponse:
+    """The centres the signed-in staff member works at."""
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101 (staff_required guarantees it)
+    centres = (
+        Centre.objects.order_by("name")
+        if user.is_superuser
+        else Centre.objects.filter(memberships__user=user).order_by("name")
+    )
+    return render(request, "accounts/staff_home.html", {"centres": centres})
