@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 from django.test import Client
 
@@ -174,3 +176,30 @@ def test_a_tampered_slot_id_on_reschedule_changes_nothing(citizen_client, slot_i
     assert response.status_code in {400, 409}
     appointment.refresh_from_db()
     assert appointment.slot_id == slot.pk
+
+
+def test_both_doses_are_proposed_at_the_interval_and_booked_together(citizen_client):
+    person, client = citizen_client
+    first = SlotFactory(starts_at=tomorrow_at(10))
+    second = SlotFactory(centre=first.centre, starts_at=tomorrow_at(10) + dt.timedelta(days=21))
+    choose = client.post(f"/book/{first.pk}/", {"dose_number": "both"}, follow=True)
+    assert f'value="{second.pk}"' in choose.text
+
+    response = client.post(
+        f"/book/{first.pk}/both-doses/", {"second_slot_id": second.pk}, follow=True
+    )
+
+    doses = dict(Appointment.objects.filter(person=person).values_list("dose_number", "slot_id"))
+    assert doses == {1: first.pk, 2: second.pk}
+    assert response.status_code == 200
+
+
+def test_a_second_dose_too_soon_books_neither(citizen_client):
+    person, client = citizen_client
+    first = SlotFactory(starts_at=tomorrow_at(10))
+    too_soon = SlotFactory(centre=first.centre, starts_at=tomorrow_at(10) + dt.timedelta(days=5))
+    response = client.post(f"/book/{first.pk}/both-doses/", {"second_slot_id": too_soon.pk})
+    assert response.status_code == 409
+    assert "Nothing has been booked" in response.text
+    assert not Appointment.objects.filter(person=person).exists()
+    assert Slot.objects.get(pk=first.pk).booked == 0

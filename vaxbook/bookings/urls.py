@@ -4,6 +4,7 @@ from vaxbook.bookings import views
 
 urlpatterns = [
     path("book/<int:slot_id>/", views.book, name="book"),
+    path("book/<int:slot_id>/both-doses/", views.book_both, name="book_both"),
     path("appointments/", views.appointment_list, name="appointment_list"),
     path("appointments/<uuid:appointment_id>/", views.appointment_detail, name="appointment"),
     path("appointments/<uuid:appointment_id>/cancel/", views.cancel, name="cancel"),

@@ -85,6 +85,8 @@ def book(request: HttpRequest, slot_id: int) -> HttpResponse:
     doses = range(1, slot.vaccine.doses_in_primary_course + 1)
     if request.method == "GET":
         return render(request, "bookings/book.html", {"slot": slot, "doses": doses})
+    if request.POST.get("dose_number") == "both" and len(doses) >= 2:
+        return redirect("book_both", slot_id=slot.pk)
     try:
         dose_number = int(request.POST.get("dose_number", ""))
     except ValueError:
@@ -165,3 +167,37 @@ def _day_from(request: HttpRequest, centre: Centre, *, default: dt.date) -> dt.d
     except ValueError:
         day = default
     return max(day, centre.local_date(timezone.now()))
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def book_both(request: HttpRequest, slot_id: int) -> HttpResponse:
+    """Dose 2 with dose 1 in `slot_id`: the day proposed at the vaccine's interval at the
+    same centre, changeable; one POST books both places or neither."""
+    person = _citizen(request)
+    first = get_object_or_404(Slot.objects.select_related("centre", "vaccine"), pk=slot_id)
+    interval = dt.timedelta(days=first.vaccine.minimum_days_between_doses)
+    day = _day_from(request, first.centre, default=first.local_date + interval)
+    context = {
+        "first": first,
+        "day": day,
+        "earliest": first.local_date + interval,
+        "slots": centre_queries.day_slots(
+            centre=first.centre, day=day, vaccine_id=first.vaccine_id
+        ),
+        "previous_day": day - dt.timedelta(days=1),
+        "next_day": day + dt.timedelta(days=1),
+    }
+    if request.method == "GET":
+        return render(request, "bookings/book_both.html", context)
+    try:
+        second_slot_id = int(request.POST.get("second_slot_id", ""))
+    except ValueError:
+        return render(request, "bookings/book_both.html", context, status=400)
+    try:
+        dose_one, _dose_two = services.book_both_doses(
+            person=person, first_slot_id=first.pk, second_slot_id=second_slot_id
+        )
+    except DomainError as error:
+        return render(request, "bookings/book_both.html", {**context, "error": error}, status=409)
+    return redirect("appointment", appointment_id=dose_one.pk)

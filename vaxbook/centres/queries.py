@@ -63,20 +63,19 @@ def local_day_bounds(centre: Centre, day: dt.date) -> tuple[dt.datetime, dt.date
     return start, end
 
 
-def day_slots(*, centre: Centre, day: dt.date) -> list[Slot]:
+def day_slots(*, centre: Centre, day: dt.date, vaccine_id: int | None = None) -> list[Slot]:
     """The centre's open slots on its local `day` that have not started, full ones included
-    (shown as full, not hidden)."""
+    (shown as full, not hidden); of one vaccine when `vaccine_id` is given."""
     start, end = local_day_bounds(centre, day)
-    return list(
-        Slot.objects.filter(
-            centre=centre,
-            is_open=True,
-            starts_at__gte=max(start, timezone.now()),
-            starts_at__lt=end,
-        )
-        .select_related("vaccine")
-        .order_by("starts_at", "vaccine__name")
+    slots = Slot.objects.filter(
+        centre=centre,
+        is_open=True,
+        starts_at__gte=max(start, timezone.now()),
+        starts_at__lt=end,
     )
+    if vaccine_id is not None:
+        slots = slots.filter(vaccine_id=vaccine_id)
+    return list(slots.select_related("vaccine").order_by("starts_at", "vaccine__name"))
 
 
 def alternatives(slot: Slot, *, limit: int = 6) -> list[Slot]:
