@@ -7,6 +7,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("vaxbook.credentials.urls")),
     path("", include("vaxbook.accounts.urls")),
     path("", include("vaxbook.bookings.urls")),

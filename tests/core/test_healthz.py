@@ -38,3 +38,10 @@ def test_start_page_lists_the_active_centres(client: Client) -> None:
     assert response.status_code == 200
     assert "Hospital Isabel Zendal" in response.text
     assert "Closed Pavilion" not in response.text
+
+
+@pytest.mark.django_db
+def test_the_language_switcher_changes_the_page_language(client: Client) -> None:
+    response = client.post("/i18n/setlang/", {"language": "es", "next": "/"}, follow=True)
+    assert response.status_code == 200
+    assert '<html lang="es">' in response.text

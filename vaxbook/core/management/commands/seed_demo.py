@@ -1,6 +1,7 @@
 """Demo data: centres in four Spanish towns, the COVID-19 vaccines, three weeks of slots and
 one account per role. Safe to run again at any time: it only adds what is missing."""
 
+import base64
 import datetime as dt
 import hashlib
 import zoneinfo
@@ -11,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from vaxbook.accounts.models import Citizen, StaffMembership, StaffRole, User
 from vaxbook.centres.models import Centre, Slot, Vaccine
@@ -223,6 +225,7 @@ CENTRES = (
 # administrator above all, must never face the public.
 CITIZEN_EMAIL, CITIZEN_PASSWORD = "ada@example.org", "vaccinate-me-2021"
 NURSE_EMAIL, NURSE_PASSWORD = "nurse@example.org", "check-in-2021"
+NURSE_TOTP_SECRET = "JBSWY3DPEHPK3PXP"  # noqa: S105 (base32, a documented demo secret)
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.org", "admin-2021"
 
 
@@ -295,8 +298,13 @@ def seed_accounts(*, nurse_centre: Centre) -> int:
 
     nurse_user, created = _user_if_missing(NURSE_EMAIL, NURSE_PASSWORD)
     created_count += created
-    # Once staff sign in with a second factor (a later issue), the nurse gets the fixed TOTP
-    # secret JBSWY3DPEHPK3PXP here, so the demo can document one authenticator set-up.
+    # Staff sign in with a second factor: the nurse's authenticator uses the fixed TOTP
+    # secret JBSWY3DPEHPK3PXP, so the demo can document one authenticator set-up.
+    TOTPDevice.objects.get_or_create(
+        user=nurse_user,
+        name="Demo authenticator",
+        defaults={"key": base64.b32decode(NURSE_TOTP_SECRET).hex(), "confirmed": True},
+    )
     StaffMembership.objects.get_or_create(
         user=nurse_user, centre=nurse_centre, defaults={"role": StaffRole.VACCINATOR}
     )
