@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "vaxbook.core",
     "vaxbook.credentials",
     "vaxbook.notifications",
+    "vaxbook.checkin",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

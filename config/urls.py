@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("vaxbook.accounts.urls")),
     path("", include("vaxbook.bookings.urls")),
     path("", include("vaxbook.centres.urls")),
+    path("", include("vaxbook.checkin.urls")),
 ]

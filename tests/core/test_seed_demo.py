@@ -1,3 +1,4 @@
+import base64
 import datetime as dt
 import zoneinfo
 from io import StringIO
@@ -254,3 +255,17 @@ def test_an_existing_account_keeps_its_password(time_machine: TimeMachineFixture
 
     assert authenticate(email="admin@example.org", password="admin-2021") is None
     assert authenticate(email="admin@example.org", password="changed-after-the-demo")
+
+
+def test_the_nurse_gets_the_documented_authenticator_once(time_machine: TimeMachineFixture) -> None:
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    time_machine.move_to(MONDAY_MORNING, tick=False)
+    seed()
+    seed()
+
+    device = TOTPDevice.objects.get(user__email="nurse@example.org")
+    assert device.confirmed
+    code = TOTP(base64.b32decode("JBSWY3DPEHPK3PXP")).token()
+    assert device.verify_token(f"{code:06d}")

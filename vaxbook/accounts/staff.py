@@ -85,7 +85,7 @@ def staff_required(view: View) -> View:
         if not is_verified(user) or not is_staff_member(user):
             raise Http404
         centre_id = kwargs.get("centre_id")
-        if centre_id is not None and not works_at(user, centre_id):  # type: ignore[arg-type]
+        if centre_id is not None and not works_at(user, centre_id):
             raise Http404
         return view(request, *args, **kwargs)
 

@@ -1,0 +1,158 @@
+import pytest
+from django.test import Client
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from tests.factories import CentreFactory, CitizenFactory, UserFactory, staff_at
+from vaxbook.accounts.models import User
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a-long-test-password"
+
+
+def device_of(user: User) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+
+
+def code_of(device: TOTPDevice) -> str:
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+
+def sign_in(client: Client, user: User, **extra: str):
+    return client.post("/staff/sign-in/", {"username": user.email, "password": PASSWORD, **extra})
+
+
+@pytest.fixture
+def centre():
+    return CentreFactory()
+
+
+@pytest.fixture
+def staff(centre) -> User:
+    return staff_at(centre)
+
+
+def test_staff_sign_in_with_password_then_code(client: Client, staff, centre) -> None:
+    device = device_of(staff)
+
+    response = sign_in(client, staff, next=f"/staff/centres/{centre.pk}/validate/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/staff/verify/")
+    # Password alone does not open staff pages.
+    assert client.get(f"/staff/centres/{centre.pk}/validate/").status_code == 404
+
+    response = client.post(response["Location"], {"code": code_of(device)})
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/staff/centres/{centre.pk}/validate/"
+    assert client.get(response["Location"]).status_code == 200
+    assert client.get("/staff/").status_code == 200
+
+
+def test_a_wrong_code_is_refused(client: Client, staff, centre) -> None:
+    device = device_of(staff)
+    sign_in(client, staff)
+    wrong = f"{(int(code_of(device)) + 1) % 1_000_000:06d}"
+
+    response = client.post("/staff/verify/", {"code": wrong})
+
+    assert response.status_code == 400
+    assert "That code is not right" in response.content.decode()
+    assert client.get(f"/staff/centres/{centre.pk}/validate/").status_code == 404
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 1
+
+
+@pytest.mark.parametrize(
+    "junk", ["", "12345", "abcdef", "\uff11\uff12\uff13\uff14\uff15\uff16", "1" * 10_000]
+)
+def test_a_malformed_code_gets_a_message(client: Client, staff, junk: str) -> None:
+    device_of(staff)
+    sign_in(client, staff)
+
+    response = client.post("/staff/verify/", {"code": junk})
+
+    assert response.status_code == 400
+    assert 'class="error-summary"' in response.content.decode()
+
+
+def test_repeated_wrong_codes_are_throttled(client: Client, staff) -> None:
+    device = device_of(staff)
+    sign_in(client, staff)
+    wrong = f"{(int(code_of(device)) + 1) % 1_000_000:06d}"
+    client.post("/staff/verify/", {"code": wrong})
+
+    # Right after a failure django-otp refuses even the right code for a moment.
+    response = client.post("/staff/verify/", {"code": code_of(device)})
+
+    assert response.status_code == 400
+    assert "Too many wrong codes" in response.content.decode()
+
+
+def test_a_wrong_password_is_refused(client: Client, staff) -> None:
+    device_of(staff)
+
+    response = client.post("/staff/sign-in/", {"username": staff.email, "password": "nope"})
+
+    assert response.status_code == 400
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_citizen_cannot_use_staff_sign_in(client: Client) -> None:
+    citizen = CitizenFactory().user
+
+    response = sign_in(client, citizen)
+
+    assert response.status_code == 400
+    assert "_auth_user_id" not in client.session
+
+
+def test_staff_without_an_authenticator_are_told_to_ask_an_administrator(
+    client: Client, staff
+) -> None:
+    response = sign_in(client, staff)
+
+    assert response.status_code == 403
+    assert "Ask an administrator" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_an_unconfirmed_device_does_not_count(client: Client, staff) -> None:
+    TOTPDevice.objects.create(user=staff, name="phone", confirmed=False)
+
+    assert sign_in(client, staff).status_code == 403
+
+
+def test_an_administrator_signs_in_too(client: Client, centre) -> None:
+    admin = UserFactory(is_superuser=True, is_staff=True)
+    device = device_of(admin)
+    sign_in(client, admin)
+
+    response = client.post("/staff/verify/", {"code": code_of(device)})
+
+    assert response.status_code == 302
+    assert client.get(f"/staff/centres/{centre.pk}/validate/").status_code == 200
+
+
+def test_verify_without_the_password_step_goes_to_sign_in(client: Client) -> None:
+    response = client.get("/staff/verify/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/staff/sign-in/")
+
+
+def test_an_unsafe_next_is_ignored(client: Client, staff) -> None:
+    device = device_of(staff)
+    sign_in(client, staff, next="https://evil.example/")
+
+    response = client.post("/staff/verify/?next=https://evil.example/", {"code": code_of(device)})
+
+    assert response["Location"] == "/staff/"
+
+
+def test_the_sign_in_form_needs_csrf(staff) -> None:
+    client = Client(enforce_csrf_checks=True)
+    device_of(staff)
+
+    assert sign_in(client, staff).status_code == 403

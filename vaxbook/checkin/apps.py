@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CheckinConfig(AppConfig):
+    name = "vaxbook.checkin"
+    label = "checkin"
