@@ -1,7 +1,9 @@
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import LazySettings
+from django.utils import translation
 
 
 @pytest.fixture(autouse=True)
@@ -24,3 +26,11 @@ def private_signing_keys(settings: LazySettings, tmp_path: Path) -> None:
     # Tests that issue confirmations sign with a throwaway key store of their own.
     settings.SIGNING_KEYS_PATH = tmp_path / "signing-keys.json"
     settings.SIGNING_KEYS_JSON = ""
+
+
+@pytest.fixture(autouse=True)
+def english_unless_a_test_asks() -> Iterator[None]:
+    # A request in Spanish leaves its language active in the thread; the next test must
+    # not inherit it.
+    yield
+    translation.deactivate()

@@ -29,9 +29,8 @@ def test_a_long_name_still_fits_and_decodes(appointment) -> None:
     appointment.person.full_name = "Ñ" * 200  # the longest name, two bytes a letter
     token = issue_token(appointment)
 
-    [barcode] = decoded(qr_png(token))
-
-    assert barcode.text == token
+    # A code this dense may also yield a spurious partial read; the token must be there.
+    assert token in [barcode.text for barcode in decoded(qr_png(token))]
 
 
 def test_svg_is_inline_markup_with_a_title_and_a_size_that_scales(appointment) -> None:
