@@ -57,6 +57,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    def works_at(self, centre_id: int) -> bool:
+        """Staff act only for the centres they belong to; administrators for any centre."""
+        return self.is_superuser or self.memberships.filter(centre_id=centre_id).exists()
+
+    def may_at(self, centre_id: int, step: "StaffStep") -> bool:
+        """Whether one of the user's roles at the centre allows `step` (administrators may
+        do everything everywhere)."""
+        if self.is_superuser:
+            return True
+        roles = self.memberships.filter(centre_id=centre_id).values_list("role", flat=True)
+        return any(step in ROLE_STEPS[role] for role in roles)
+
 
 class Citizen(models.Model):
     """The person who is vaccinated: what eligibility and identity checks need."""

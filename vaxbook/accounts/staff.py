@@ -53,10 +53,11 @@ def is_staff_member(user: Any) -> bool:
 
 
 def works_at(user: User, centre_id: int) -> bool:
-    """Staff act only for the centres they belong to; administrators for any centre."""
+    """User.works_at, and for administrators (who work everywhere) only at a centre that
+    exists, so that a missing centre's page is a 404 for them too."""
     if user.is_superuser:
         return Centre.objects.filter(pk=centre_id).exists()
-    return StaffMembership.objects.filter(user=user, centre_id=centre_id).exists()
+    return user.works_at(centre_id)
 
 
 def is_verified(user: Any) -> bool:

@@ -34,7 +34,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from vaxbook.accounts.models import ROLE_STEPS, Citizen, StaffMembership, StaffStep, User
+from vaxbook.accounts.models import Citizen, StaffStep, User
 from vaxbook.bookings import eligibility, references, sql
 from vaxbook.bookings.errors import (
     AlreadyBooked,
@@ -108,13 +108,12 @@ def book_both_doses(
     def book() -> tuple[Appointment, Appointment]:
         with transaction.atomic(durable=True):
             holder = _lock_person(person.pk)
-            held = holder.held
             eligibility.check_dose(
                 date_of_birth=holder.date_of_birth,
                 vaccine=first.vaccine,
                 dose_number=1,
                 day=first.local_date,
-                held=held,
+                held=holder.held,
             )
             first_dose = eligibility.HeldDose(
                 appointment_id=uuid.uuid4(),
@@ -128,7 +127,7 @@ def book_both_doses(
                 vaccine=second.vaccine,
                 dose_number=2,
                 day=second.local_date,
-                held=[*held, first_dose],
+                held=[*holder.held, first_dose],
             )
             for slot_id in sorted((first.pk, second.pk)):
                 _take_place(slot_id, now)
@@ -385,12 +384,7 @@ def _appointment(appointment_id: uuid.UUID) -> Appointment:
 
 def _ensure_staff_may(staff: User, step: StaffStep, appointment: Appointment) -> None:
     """Staff act only at centres they belong to, within their role; administrators anywhere."""
-    if staff.is_superuser:
-        return
-    roles = StaffMembership.objects.filter(
-        user=staff, centre_id=appointment.slot.centre_id
-    ).values_list("role", flat=True)
-    if not any(step in ROLE_STEPS[role] for role in roles):
+    if not staff.may_at(appointment.slot.centre_id, step):
         raise NotPermitted(_("Your role at this centre does not allow this."))
 
 

@@ -39,7 +39,7 @@ from enum import StrEnum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from vaxbook.accounts.models import StaffMembership, User
+from vaxbook.accounts.models import User
 from vaxbook.bookings import references, services
 from vaxbook.bookings.errors import InvalidTransition, NotPermitted
 from vaxbook.bookings.models import Appointment, AppointmentStatus
@@ -149,9 +149,7 @@ def check_in_with(
 def _ensure_member(staff: User, centre_id: int) -> None:
     """Staff validate only for centres they belong to, whatever their role; administrators
     anywhere."""
-    if staff.is_superuser:
-        return
-    if not StaffMembership.objects.filter(user=staff, centre_id=centre_id).exists():
+    if not staff.works_at(centre_id):
         raise NotPermitted(_("You do not work at this centre."))
 
 
