@@ -111,6 +111,10 @@ STORAGES = {
 # HTTP to HTTPS and sets X-Forwarded-Proto for Django.
 HTTPS = env.env_bool("HTTPS", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many reverse proxies (nginx, a load balancer) stand in front of the app and append to
+# X-Forwarded-For. The client address (rate limits, audit log) is the entry that many hops
+# from the right; with 0 it is REMOTE_ADDR and the header, which anyone can forge, is ignored.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True

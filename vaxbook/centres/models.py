@@ -19,6 +19,7 @@ class Centre(models.Model):
     address = models.CharField(_("address"), max_length=300)
     postcode = models.CharField(_("postcode"), max_length=16)
     town = models.CharField(_("town"), max_length=100)
+    phone = models.CharField(_("telephone"), max_length=32, blank=True)
     latitude = models.DecimalField(_("latitude"), max_digits=8, decimal_places=5)
     longitude = models.DecimalField(_("longitude"), max_digits=8, decimal_places=5)
     time_zone = models.CharField(

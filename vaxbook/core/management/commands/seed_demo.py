@@ -267,13 +267,15 @@ def seed_vaccines() -> tuple[dict[str, Vaccine], int]:
 def seed_centres() -> tuple[dict[str, Centre], int]:
     centres: dict[str, Centre] = {}
     created_count = 0
-    for demo in CENTRES:
+    for number, demo in enumerate(CENTRES, start=1):
         centre, created = Centre.objects.get_or_create(
             name=demo.name,
             defaults={
                 "address": demo.address,
                 "postcode": demo.postcode,
                 "town": demo.town,
+                # Fictitious numbers in the range reserved for free-phone services.
+                "phone": f"+34 900 000 {number:03d}",
                 "latitude": Decimal(demo.latitude),
                 "longitude": Decimal(demo.longitude),
                 "time_zone": demo.time_zone,
