@@ -104,14 +104,29 @@ class Appointment(models.Model):
         return self.status in LIVE_STATUSES
 
 
+LOT_NUMBER_MAX_LENGTH = 64
+
+
+class InjectionSite(models.TextChoices):
+    LEFT_ARM = "left_arm", _("Left arm")
+    RIGHT_ARM = "right_arm", _("Right arm")
+    LEFT_THIGH = "left_thigh", _("Left thigh")
+    RIGHT_THIGH = "right_thigh", _("Right thigh")
+    OTHER = "other", _("Other")
+
+
 class VaccinationRecord(models.Model):
-    """The dose given: what, which lot, when and by whom."""
+    """The dose given: what, which lot, where on the body, when and by whom."""
 
     appointment = models.OneToOneField(
         Appointment, on_delete=models.PROTECT, related_name="vaccination"
     )
     vaccine = models.ForeignKey("centres.Vaccine", on_delete=models.PROTECT, related_name="+")
-    lot_number = models.CharField(_("lot number"), max_length=64)
+    lot_number = models.CharField(_("lot number"), max_length=LOT_NUMBER_MAX_LENGTH)
+    # Blank when the recording system did not say (the API makes it optional).
+    injection_site = models.CharField(
+        _("injection site"), max_length=16, choices=InjectionSite.choices, blank=True
+    )
     administered_at = models.DateTimeField(_("administered at"))
     administered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -122,6 +137,10 @@ class VaccinationRecord(models.Model):
         constraints: ClassVar = [
             models.CheckConstraint(
                 condition=~Q(lot_number=""), name="vaccination_record_has_lot_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(injection_site__in=["", *InjectionSite.values]),
+                name="vaccination_record_injection_site_known",
             ),
         ]
 

@@ -1,6 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from vaxbook.bookings import references
+from vaxbook.bookings.models import LOT_NUMBER_MAX_LENGTH, InjectionSite
+
 # A confirmation token is a few hundred characters; anything much longer is junk from a
 # scanner, refused with a message before any work.
 MAX_PRESENTED_LENGTH = 2048
@@ -34,3 +37,113 @@ class PresentedForm(forms.Form):
         if value.count(".") == 2:
             return {"token": value}
         return {"reference": value}
+
+
+# --- the centre's day ---------------------------------------------------------------------
+
+DATE_ERRORS = {
+    "required": _("Enter a date."),
+    "invalid": _("Enter a real date, for example 2021-05-17."),
+}
+
+
+class DayForm(forms.Form):
+    """?date=YYYY-MM-DD; without it, the page shows the centre's today."""
+
+    date = forms.DateField(
+        label=_("Day"),
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        error_messages=DATE_ERRORS,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+
+class ReferenceSearchForm(forms.Form):
+    reference = forms.CharField(
+        label=_("Booking reference"),
+        max_length=64,
+        error_messages={
+            "required": _("Enter a booking reference."),
+            "max_length": _("That is not a booking reference: it is far too long."),
+            "null_characters_not_allowed": _("That is not a booking reference."),
+        },
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
+
+    def clean_reference(self) -> str:
+        typed: str = self.cleaned_data["reference"]
+        try:
+            references.normalize(typed)
+        except references.MalformedReference:
+            # The check character caught a typo: say so before looking anything up.
+            raise forms.ValidationError(
+                _(
+                    "This is not a valid booking reference: check it for a typo. A reference "
+                    "has 9 letters and digits, for example ABC-DEF-GH7."
+                )
+            ) from None
+        return typed
+
+
+class SurnameSearchForm(forms.Form):
+    surname = forms.CharField(
+        label=_("Surname"),
+        max_length=100,
+        error_messages={
+            "required": _("Enter the surname."),
+            "max_length": _("A surname is at most 100 characters."),
+            "null_characters_not_allowed": _("Enter the surname."),
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"),
+        input_formats=["%Y-%m-%d"],
+        error_messages={
+            "required": _("Enter the date of birth."),
+            "invalid": _("Enter a real date of birth, for example 1990-05-17."),
+        },
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}),
+    )
+
+
+# --- record the dose ---------------------------------------------------------------------
+
+
+class VaccinationForm(forms.Form):
+    """The dose given. The vaccine is the appointment's; the time is the centre's local
+    time, converted by the view (the form does not know the centre)."""
+
+    lot_number = forms.CharField(
+        label=_("Lot number"),
+        max_length=LOT_NUMBER_MAX_LENGTH,
+        help_text=_("As printed on the vial."),
+        error_messages={
+            "required": _("Enter the lot number printed on the vial."),
+            "max_length": _("A lot number is at most %(limit_value)d characters."),
+            "null_characters_not_allowed": _("Enter the lot number printed on the vial."),
+        },
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
+    injection_site = forms.ChoiceField(
+        label=_("Injection site"),
+        choices=InjectionSite.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose where the dose was injected."),
+            "invalid_choice": _("Choose where the dose was injected."),
+        },
+    )
+    administered_at = forms.DateTimeField(
+        label=_("Time given"),
+        help_text=_("Centre time. Leave as it is if the dose was given just now."),
+        required=False,
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        error_messages={"invalid": _("Enter a real date and time, for example 2021-05-17 10:30.")},
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )

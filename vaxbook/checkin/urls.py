@@ -1,7 +1,8 @@
 from django.urls import path
 
 from vaxbook.accounts import staff
-from vaxbook.checkin import views
+from vaxbook.audit import views as audit_views
+from vaxbook.checkin import offline, views
 
 urlpatterns = [
     path("staff/", staff.staff_home, name="staff_home"),
@@ -9,4 +10,18 @@ urlpatterns = [
     path("staff/verify/", staff.staff_verify, name="staff_verify"),
     path("staff/centres/<int:centre_id>/validate/", views.validate_page, name="staff_validate"),
     path("staff/centres/<int:centre_id>/check-in/", views.check_in_page, name="staff_check_in"),
+    path("staff/centres/<int:centre_id>/day/", views.day_page, name="staff_day"),
+    path("staff/centres/<int:centre_id>/day/no-shows/", views.no_shows_page, name="staff_no_shows"),
+    path(
+        "staff/centres/<int:centre_id>/appointments/<uuid:appointment_id>/vaccination/",
+        views.record_dose_page,
+        name="staff_record_dose",
+    ),
+    path("staff/centres/<int:centre_id>/audit/", audit_views.centre_log_page, name="staff_audit"),
+    path("staff/centres/<int:centre_id>/day.json", offline.day_json, name="staff_day_json"),
+    path(
+        "staff/centres/<int:centre_id>/check-ins.json",
+        offline.check_ins_json,
+        name="staff_check_ins_json",
+    ),
 ]

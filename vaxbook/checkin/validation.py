@@ -27,8 +27,9 @@ appointment, whose time has come (a no-show can only be marked then), and must b
 
 "The day" is the local day at the appointment's centre, never the server's.
 
-validate() only reads (one query for the staff membership, one for the appointment);
-check_in_with() writes the check-in through vaxbook.bookings.services.check_in.
+validate() only reads (one query for the staff membership, one for the appointment) and
+appends its audit row; check_in_with() writes the check-in through
+vaxbook.bookings.services.check_in, which audits it in the same transaction.
 """
 
 import datetime as dt
@@ -40,6 +41,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vaxbook.accounts.models import User
+from vaxbook.audit.models import AuditAction
+from vaxbook.audit.services import record_event
 from vaxbook.bookings import references, services
 from vaxbook.bookings.errors import InvalidTransition, NotPermitted
 from vaxbook.bookings.models import Appointment, AppointmentStatus
@@ -89,12 +92,89 @@ def validate(
     centre_id: int,
     token: str | None = None,
     reference: str | None = None,
+    client_address: str | None = None,
 ) -> Validation:
     """What the confirmation `token` (scanned) or the typed `reference` means at centre
     `centre_id` now. Exactly one of the two is given (ValueError otherwise).
 
     Raises NotPermitted unless `staff` belongs to the centre (any role) or is an
-    administrator. Changes nothing."""
+    administrator. Changes nothing but the audit log: one row per attempt, with its
+    outcome and `client_address`."""
+    validation = _audited(
+        AuditAction.VALIDATION,
+        staff=staff,
+        centre_id=centre_id,
+        token=token,
+        reference=reference,
+        client_address=client_address,
+    )
+    _record(AuditAction.VALIDATION, validation, staff, centre_id, token, client_address)
+    return validation
+
+
+def check_in_with(
+    *,
+    staff: User,
+    centre_id: int,
+    token: str | None = None,
+    reference: str | None = None,
+    client_address: str | None = None,
+) -> Validation:
+    """Validate, and check the person in when the outcome is `valid`.
+
+    Of two staff checking one person in at once, one wins; the other gets the outcome as it
+    is after the winner's check-in (`already_checked_in`, with when and by whom). Any other
+    outcome is returned unchanged and nothing is written but the audit log.
+
+    Each call writes one `check_in` audit row: the check-in itself (in its transaction,
+    outcome `checked_in`), or the outcome that stopped it."""
+    validation = _audited(
+        AuditAction.CHECK_IN,
+        staff=staff,
+        centre_id=centre_id,
+        token=token,
+        reference=reference,
+        client_address=client_address,
+    )
+    if validation.outcome != Outcome.VALID or validation.appointment is None:
+        _record(AuditAction.CHECK_IN, validation, staff, centre_id, token, client_address)
+        return validation
+    try:
+        checked_in = services.check_in(
+            appointment_id=validation.appointment.pk,
+            staff=staff,
+            slot_id=validation.appointment.slot_id,
+            client_address=client_address,
+        )
+    except (InvalidTransition, NotPermitted):
+        # The appointment changed between our read and our write: someone checked the
+        # person in, or they cancelled or moved it (perhaps to a centre this staff member
+        # does not belong to). Validating again gives the outcome as it is now; the failed
+        # check-in rolled back, so this is the attempt's one audit row.
+        now_is = _audited(
+            AuditAction.CHECK_IN,
+            staff=staff,
+            centre_id=centre_id,
+            token=token,
+            reference=reference,
+            client_address=client_address,
+        )
+        _record(AuditAction.CHECK_IN, now_is, staff, centre_id, token, client_address)
+        return now_is
+    return Validation(
+        Outcome.VALID,
+        checked_in,
+        checked_in_at=checked_in.checked_in_at,
+        checked_in_by=checked_in.checked_in_by,
+    )
+
+
+# --- the pieces ------------------------------------------------------------------------
+
+
+def _validate(
+    *, staff: User, centre_id: int, token: str | None, reference: str | None
+) -> Validation:
     if (token is None) == (reference is None):
         raise ValueError("Give exactly one of token and reference.")
     _ensure_member(staff, centre_id)
@@ -109,41 +189,55 @@ def validate(
     return _judge(found, centre_id=centre_id, now=now)
 
 
-def check_in_with(
+def _audited(
+    action: AuditAction,
     *,
     staff: User,
     centre_id: int,
-    token: str | None = None,
-    reference: str | None = None,
+    token: str | None,
+    reference: str | None,
+    client_address: str | None,
 ) -> Validation:
-    """Validate, and check the person in when the outcome is `valid`.
-
-    Of two staff checking one person in at once, one wins; the other gets the outcome as it
-    is after the winner's check-in (`already_checked_in`, with when and by whom). Any other
-    outcome is returned unchanged and nothing is written."""
-    validation = validate(staff=staff, centre_id=centre_id, token=token, reference=reference)
-    if validation.outcome != Outcome.VALID or validation.appointment is None:
-        return validation
+    """_validate(), auditing a refusal: staff asking at a centre they do not belong to."""
     try:
-        checked_in = services.check_in(
-            appointment_id=validation.appointment.pk,
-            staff=staff,
-            slot_id=validation.appointment.slot_id,
+        return _validate(staff=staff, centre_id=centre_id, token=token, reference=reference)
+    except NotPermitted as refused:
+        # Not filed under the centre: it may not exist, and its managers need not read
+        # what outsiders tried; administrators see these rows in the admin.
+        record_event(
+            actor=staff,
+            action=action,
+            centre_id=None,
+            outcome=refused.code,
+            client_address=client_address,
+            detail={"centre_id": centre_id, "presented": _presented(token)},
         )
-    except (InvalidTransition, NotPermitted):
-        # The appointment changed between our read and our write: someone checked the
-        # person in, or they cancelled or moved it (perhaps to a centre this staff member
-        # does not belong to). Validating again gives the outcome as it is now.
-        return validate(staff=staff, centre_id=centre_id, token=token, reference=reference)
-    return Validation(
-        Outcome.VALID,
-        checked_in,
-        checked_in_at=checked_in.checked_in_at,
-        checked_in_by=checked_in.checked_in_by,
+        raise
+
+
+def _record(
+    action: AuditAction,
+    validation: Validation,
+    staff: User,
+    centre_id: int,
+    token: str | None,
+    client_address: str | None,
+) -> None:
+    record_event(
+        actor=staff,
+        action=action,
+        centre_id=centre_id,
+        appointment_id=validation.appointment.pk if validation.appointment else None,
+        outcome=validation.outcome.value,
+        client_address=client_address,
+        # What was presented, not its text: a token carries the holder's name and birth
+        # date, which the audit log has no need to copy.
+        detail={"presented": _presented(token)},
     )
 
 
-# --- the pieces ------------------------------------------------------------------------
+def _presented(token: str | None) -> str:
+    return "token" if token is not None else "reference"
 
 
 def _ensure_member(staff: User, centre_id: int) -> None:

@@ -1,0 +1,119 @@
+"""The staff pages of the day in Spanish: the day list, recording a dose, the end-of-day
+no-shows, the validation outcomes and the audit log."""
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+import time_machine
+from django.test import Client
+
+from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at
+from tests.staff_clients import verified_client
+from vaxbook.accounts.models import StaffRole
+from vaxbook.bookings import services
+from vaxbook.bookings.models import Appointment
+from vaxbook.centres.models import Centre
+
+pytestmark = pytest.mark.django_db
+
+MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
+DAY = dt.date(2027, 7, 15)
+
+
+def at(hour: int, minute: int = 0, *, day: dt.date = DAY) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=MADRID)
+
+
+@pytest.fixture(autouse=True)
+def on_the_day():
+    with time_machine.travel(at(12), tick=False):
+        yield
+
+
+@pytest.fixture
+def centre() -> Centre:
+    return CentreFactory()
+
+
+@pytest.fixture
+def checked_in(centre) -> Appointment:
+    slot = SlotFactory(centre=centre, starts_at=at(10))
+    with time_machine.travel(at(10, day=DAY - dt.timedelta(days=2)), tick=False):
+        booked = services.book_appointment(
+            person=CitizenFactory(full_name="Ada Lovelace"), slot_id=slot.pk, dose_number=1
+        )
+    return services.check_in(appointment_id=booked.pk, staff=staff_at(centre, "receptionist"))
+
+
+@pytest.fixture
+def manager(centre) -> Client:
+    client = verified_client(staff_at(centre, StaffRole.MANAGER))
+    assert client.post("/i18n/setlang/", {"language": "es", "next": "/"}).status_code == 302
+    return client
+
+
+def html(response) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def test_the_day_in_spanish(centre, checked_in, manager) -> None:
+    page = html(manager.get(f"/staff/centres/{centre.pk}/day/"))
+
+    assert '<html lang="es">' in page
+    for words in (
+        "Citas de hoy",
+        "jueves",
+        "Esperadas",
+        "Llegada registrada, esperan su dosis",
+        "Buscar por apellidos y fecha de nacimiento",
+        "Registrar la dosis",
+        "Registrada en el centro",
+        "Registro de auditoría",
+    ):
+        assert words in page, words
+    assert "Expected" not in page
+
+
+def test_recording_a_dose_in_spanish(centre, checked_in, manager) -> None:
+    url = f"/staff/centres/{centre.pk}/appointments/{checked_in.pk}/vaccination/"
+
+    form = html(manager.get(url))
+    refused = manager.post(url, {"lot_number": "", "injection_site": "elbow"})
+
+    assert "Número de lote" in form
+    assert "Brazo izquierdo" in form
+    assert "Hora de administración" in form
+    assert refused.status_code == 400
+    assert "Escriba el número de lote impreso en el vial." in refused.content.decode()
+    assert "Elija dónde se inyectó la dosis." in refused.content.decode()
+
+
+def test_no_shows_and_the_audit_log_in_spanish(centre, manager) -> None:
+    slot = SlotFactory(centre=centre, starts_at=at(10))
+    with time_machine.travel(at(10, day=DAY - dt.timedelta(days=2)), tick=False):
+        services.book_appointment(person=CitizenFactory(), slot_id=slot.pk, dose_number=1)
+
+    confirm = html(manager.get(f"/staff/centres/{centre.pk}/day/no-shows/"))
+    done = manager.post(f"/staff/centres/{centre.pk}/day/no-shows/", {"date": "2027-07-15"})
+    log = html(manager.get(f"/staff/centres/{centre.pk}/audit/"))
+
+    assert "Marcar no presentados" in confirm
+    assert "Marcarlas como no presentadas" in confirm
+    assert done.status_code == 302
+    assert "1 cita marcada como no presentada." in html(manager.get(done["Location"]))
+    assert "No presentado" in log
+    assert "Nadie puede cambiar ni borrar estas entradas." in log
+
+
+def test_validation_outcomes_in_spanish(centre, checked_in, manager) -> None:
+    page = html(
+        manager.post(f"/staff/centres/{centre.pk}/validate/", {"presented": checked_in.reference})
+    )
+    unknown = html(
+        manager.post(f"/staff/centres/{centre.pk}/validate/", {"presented": "ABC-DEF-GH2"})
+    )
+
+    assert "Llegada ya registrada" in page
+    assert "No válida: referencia de la reserva desconocida" in unknown
