@@ -1,0 +1,200 @@
+"""API: create an account, get and revoke a bearer token, read one's own profile."""
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Router, Schema
+from ninja.decorators import decorate_view
+from ninja.responses import Status
+
+from vaxbook.accounts.models import Citizen, StaffMembership, User
+from vaxbook.accounts.services import register_citizen
+from vaxbook.api import http, tokens
+from vaxbook.api.auth import bearer, caller, token
+from vaxbook.api.problems import ApiProblem, Problem
+from vaxbook.api.schemas import Email, Input, IsoDate, Text
+from vaxbook.core import ratelimit
+from vaxbook.core.clients import client_address
+
+router = Router(tags=["accounts"])
+
+
+class RegistrationIn(Input):
+    email: Email
+    password: Text = Field(min_length=1, max_length=512)
+    full_name: Text = Field(min_length=1, max_length=200)
+    date_of_birth: IsoDate
+    phone: Text = Field("", max_length=32)
+
+
+class TokenIn(Input):
+    email: Text = Field(max_length=254)
+    password: Text = Field(max_length=512)
+    otp: Text | None = Field(
+        None,
+        max_length=16,
+        description="The 6-digit code of the authenticator app; required for accounts "
+        "(staff) that have one.",
+    )
+
+
+class TokenOut(Schema):
+    access_token: str
+    token_type: str = Field(description='Always "bearer".')
+    expires_in: int = Field(description="Seconds until the token expires.")
+
+
+class CitizenOut(Schema):
+    full_name: str
+    date_of_birth: dt.date
+    phone: str
+    language: str
+
+
+class CentreRef(Schema):
+    id: int
+    name: str
+
+
+class MembershipOut(Schema):
+    centre: CentreRef
+    role: str = Field(description="receptionist, vaccinator or manager.")
+
+
+class MeOut(Schema):
+    id: int
+    email: str
+    citizen: CitizenOut | None = Field(
+        description="The citizen profile; null for staff-only accounts."
+    )
+    staff_at: list[MembershipOut] = Field(description="The centres this account works at.")
+    is_administrator: bool
+
+    @classmethod
+    def of(cls, user: User, citizen: Citizen | None) -> "MeOut":
+        memberships = StaffMembership.objects.filter(user=user).select_related("centre")
+        return cls(
+            id=user.pk,
+            email=user.email,
+            citizen=None
+            if citizen is None
+            else CitizenOut(
+                full_name=citizen.full_name,
+                date_of_birth=citizen.date_of_birth,
+                phone=citizen.phone,
+                language=citizen.language,
+            ),
+            staff_at=[
+                MembershipOut(
+                    centre=CentreRef(id=membership.centre.pk, name=membership.centre.name),
+                    role=membership.role,
+                )
+                for membership in memberships.order_by("centre__name")
+            ],
+            is_administrator=user.is_superuser,
+        )
+
+
+def _citizen_or_none(user: User) -> Citizen | None:
+    try:
+        return user.citizen
+    except Citizen.DoesNotExist:
+        return None
+
+
+@router.post(
+    "/auth/register",
+    response={201: MeOut, 422: Problem, 429: Problem},
+    summary="Create a citizen account",
+    openapi_extra={
+        "responses": {
+            422: {
+                "description": "`validation_error`: a field is missing or wrong, the email "
+                "address has an account already, or the password is too weak (see `errors`)."
+            },
+            429: {"description": "`rate_limited`: too many accounts from this address."},
+        }
+    },
+)
+@decorate_view(http.private)
+def register(request: HttpRequest, payload: RegistrationIn) -> Status[MeOut]:
+    """A new account that signs in with `email`, with its citizen profile. Then request a
+    token with POST /auth/token."""
+    ratelimit.hit(ratelimit.Limit("register_address", client_address(request)))
+    try:
+        citizen = register_citizen(
+            email=payload.email,
+            password=payload.password,
+            full_name=payload.full_name,
+            date_of_birth=payload.date_of_birth,
+            phone=payload.phone,
+        )
+    except DjangoValidationError as error:
+        fields = [
+            {"location": "body", "field": field, "message": str(message), "type": "invalid"}
+            for field, messages in error.message_dict.items()
+            for message in messages
+        ]
+        raise ApiProblem(
+            422,
+            "validation_error",
+            _("The request is not valid: %(fields)s.")
+            % {"fields": ", ".join(sorted(error.message_dict))},
+            errors=fields,
+        ) from None
+    return Status(201, MeOut.of(citizen.user, citizen))
+
+
+@router.post(
+    "/auth/token",
+    response={200: TokenOut, 401: Problem, 429: Problem},
+    summary="Get a bearer token",
+    openapi_extra={
+        "responses": {
+            401: {
+                "description": "`invalid_credentials`: wrong email address or password; "
+                "`otp_required`: this account has an authenticator, send its code as `otp`; "
+                "`otp_invalid`: the code is wrong or was used already."
+            },
+            429: {"description": "`rate_limited`: too many attempts for this address or account."},
+        }
+    },
+)
+@decorate_view(http.private)
+def request_token(request: HttpRequest, payload: TokenIn) -> TokenOut:
+    """An opaque bearer token for `Authorization: Bearer <access_token>`. It expires after
+    `expires_in` seconds, on DELETE /auth/token, and when the password changes."""
+    ratelimit.hit(
+        ratelimit.Limit("sign_in_address", client_address(request)),
+        ratelimit.Limit("sign_in_account", payload.email.strip().lower()),
+    )
+    issued = tokens.sign_in(
+        request=request, email=payload.email, password=payload.password, otp=payload.otp
+    )
+    return TokenOut(
+        access_token=issued.access_token,
+        token_type=issued.token_type,
+        expires_in=issued.expires_in,
+    )
+
+
+@router.delete(
+    "/auth/token",
+    auth=bearer,
+    response={204: None},
+    summary="Revoke the token (sign out)",
+)
+def revoke_token(request: HttpRequest) -> Status[None]:
+    """The token of this request stops working at once."""
+    tokens.revoke(token=token(request))
+    return Status(204, None)
+
+
+@router.get("/me", auth=bearer, response={200: MeOut}, summary="Your account")
+@decorate_view(http.private)
+def me(request: HttpRequest) -> MeOut:
+    """The account of the token: its citizen profile, and the centres it works at."""
+    user = caller(request)
+    return MeOut.of(user, _citizen_or_none(user))

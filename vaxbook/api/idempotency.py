@@ -1,0 +1,165 @@
+"""Idempotency-Key: a client that did not hear the answer to a booking, a cancellation or a
+reschedule sends the same request again with the same key, and gets the first answer back
+instead of a second booking.
+
+The rule, per user and key, for LIFETIME (24 hours):
+
+- the first successful request is performed and its response (status and body) recorded;
+- the same key with the same request (method, path and body) replays that response,
+  with `Idempotent-Replayed: true`, and changes nothing;
+- the same key with another request is a 422 `idempotency_key_reused`.
+
+A failed request (409 slot_full, 422 not_eligible...) changed nothing and records nothing:
+sending it again with the same key tries again.
+
+How two identical requests at the same instant make one booking
+---------------------------------------------------------------
+The record is written by ONE statement inside the booking's own transaction (the services'
+`within` hook, vaxbook.bookings.services.Within), after the booking's writes:
+
+    INSERT ... ON CONFLICT (user_id, key) DO UPDATE ... WHERE <the old record has expired>
+
+so the key is recorded exactly when the booking commits, and never without it. Of two
+racing requests, the second waits for the first at the person's row lock (every citizen
+operation takes it first) or, on the key's unique index, at this INSERT; once the first
+commits, the second either fails the booking's own rules (already booked, already
+cancelled) or finds the key taken (the statement changes no row) and rolls its whole
+transaction back. Either way it then reads the committed record and replays it. On SQLite
+the transactions simply run one after the other, with the same result.
+"""
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from vaxbook.accounts.models import User
+from vaxbook.api.models import IdempotencyRecord
+from vaxbook.api.problems import ApiProblem
+from vaxbook.bookings.models import Appointment
+from vaxbook.bookings.services import Within
+from vaxbook.core.errors import DomainError
+
+HEADER = "Idempotency-Key"
+LIFETIME = dt.timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+# Visible ASCII, as the IETF draft's examples: a UUID is the usual choice.
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+_CLAIM = """
+    INSERT INTO api_idempotencyrecord
+           (user_id, "key", fingerprint, status_code, body, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s)
+    ON CONFLICT (user_id, "key") DO UPDATE
+       SET fingerprint = excluded.fingerprint, status_code = excluded.status_code,
+           body = excluded.body, created_at = excluded.created_at
+     WHERE api_idempotencyrecord.created_at < %s
+"""
+
+
+class KeyTaken(Exception):
+    """The key was recorded meanwhile by another request: roll this one back."""
+
+
+type Perform = Callable[[Within | None], Appointment]
+type Render = Callable[[Appointment], dict[str, Any]]
+
+
+def respond(
+    request: HttpRequest,
+    *,
+    user: User,
+    key: str | None,
+    payload: Any,
+    status: int,
+    perform: Perform,
+    render: Render,
+) -> HttpResponse:
+    """Run `perform` (a citizen service call, passing on the `within` hook it is given),
+    answering `status` with `render(appointment)` as JSON; with a key, as described above."""
+    if key is None:
+        return _json_response(status, _dump(render(perform(None))))
+    now = timezone.now()
+    fingerprint = _fingerprint(request, payload)
+    recorded: list[str] = []
+
+    def within(appointment: Appointment) -> None:
+        body = _dump(render(appointment))
+        if not _claim(user, key, fingerprint, status, body, now):
+            raise KeyTaken
+        recorded.append(body)
+
+    try:
+        perform(within)
+    except (KeyTaken, DomainError, IntegrityError) as error:
+        record = (
+            IdempotencyRecord.objects.filter(user=user, key=key, created_at__gt=now - LIFETIME)
+            .only("fingerprint", "status_code", "body")
+            .first()
+        )
+        if record is None:
+            if isinstance(error, KeyTaken):  # recorded, then expired within a request: retry
+                raise ApiProblem(
+                    409,
+                    "idempotency_key_in_use",
+                    _("Another request with this Idempotency-Key is in progress. Retry."),
+                ) from None
+            raise
+        if record.fingerprint != fingerprint:
+            raise ApiProblem(
+                422,
+                "idempotency_key_reused",
+                _(
+                    "This Idempotency-Key was used for another request in the last 24 "
+                    "hours. Use a new key for a new request."
+                ),
+            ) from None
+        response = _json_response(record.status_code, record.body)
+        response["Idempotent-Replayed"] = "true"
+        return response
+    return _json_response(status, recorded[0])
+
+
+def purge_expired(*, now: dt.datetime | None = None) -> int:
+    cutoff = (now or timezone.now()) - LIFETIME
+    deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lte=cutoff).delete()
+    return deleted
+
+
+def _fingerprint(request: HttpRequest, payload: Any) -> str:
+    canonical = json.dumps(
+        [request.method, request.path, payload],
+        sort_keys=True,
+        separators=(",", ":"),
+        cls=DjangoJSONEncoder,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _dump(body: dict[str, Any]) -> str:
+    return json.dumps(body, cls=DjangoJSONEncoder, separators=(",", ":"))
+
+
+def _json_response(status: int, body: str) -> HttpResponse:
+    return HttpResponse(body, status=status, content_type=JSON_CONTENT_TYPE)
+
+
+def _claim(
+    user: User, key: str, fingerprint: str, status: int, body: str, now: dt.datetime
+) -> bool:
+    """Record the response under the key, unless a live record holds it already."""
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM,
+            [user.pk, key, fingerprint, status, body, adapt(now), adapt(now - LIFETIME)],
+        )
+        return cursor.rowcount == 1

@@ -1,0 +1,128 @@
+"""Bearer tokens of the JSON API: issued for an email address and password (and the TOTP
+code of staff who have an authenticator), checked on every request, revoked on sign-out
+and by any password change.
+
+A token is 32 random bytes (secrets.token_urlsafe), opaque to clients. The database keeps
+only its SHA-256: a random 256-bit secret needs no slow hash, and the lookup stays one
+indexed query. Each row also keeps the user's get_session_auth_hash() of the moment, which
+changes with the password: a token issued before a password change no longer matches,
+exactly as Django ends the sessions of that user.
+"""
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+import django_otp
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext as _
+
+from vaxbook.accounts.models import User
+from vaxbook.accounts.staff import staff_device
+from vaxbook.api.models import ApiToken
+from vaxbook.core.errors import DomainError
+
+TOKEN_TYPE = "bearer"  # noqa: S105 (the OAuth 2.0 token type, not a secret)
+TOKEN_BYTES = 32
+
+
+class InvalidCredentials(DomainError):
+    """Unknown email address, wrong password or inactive account (indistinguishable)."""
+
+    code = "invalid_credentials"
+
+
+class OtpRequired(DomainError):
+    """The account has an authenticator: the token request must carry its code."""
+
+    code = "otp_required"
+
+
+class OtpInvalid(DomainError):
+    code = "otp_invalid"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int  # seconds
+    token_type: str = TOKEN_TYPE
+
+
+def digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def sign_in(
+    *, request: HttpRequest | None, email: str, password: str, otp: str | None
+) -> IssuedToken:
+    """A new token for the account, if the credentials (and the TOTP code of an account
+    with an authenticator) are right. Raises InvalidCredentials, OtpRequired, OtpInvalid."""
+    # Django's authenticate() hashes the password even for an unknown address, so the
+    # answer takes as long either way and does not tell who has an account.
+    user = authenticate(request, username=email, password=password)
+    if not isinstance(user, User):
+        raise InvalidCredentials(_("The email address or the password is not right."))
+    device = staff_device(user)
+    if device is not None:
+        if not otp:
+            raise OtpRequired(_("Add the 6-digit code of your authenticator app as `otp`."))
+        # django-otp refuses a code used before and throttles wrong ones per device.
+        if django_otp.verify_token(user, device.persistent_id, otp.strip()) is None:
+            raise OtpInvalid(_("That code is not right. Send the code shown now."))
+    return issue(user=user)
+
+
+def issue(*, user: User, now: dt.datetime | None = None) -> IssuedToken:
+    now = now or timezone.now()
+    lifetime = settings.API_TOKEN_LIFETIME_SECONDS
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
+    ApiToken.objects.create(
+        user=user,
+        digest=digest(raw),
+        auth_hash=user.get_session_auth_hash(),
+        created_at=now,
+        expires_at=now + dt.timedelta(seconds=lifetime),
+    )
+    return IssuedToken(access_token=raw, expires_in=lifetime)
+
+
+def token_of(raw: str, *, now: dt.datetime | None = None) -> ApiToken | None:
+    """The live token whose value is `raw`, with its user (and their citizen profile,
+    if any) loaded by the same query; None if unknown, expired, revoked, or issued before
+    the user's password changed or their account was deactivated."""
+    token = (
+        ApiToken.objects.select_related("user", "user__citizen")
+        .filter(digest=digest(raw), expires_at__gt=now or timezone.now())
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    if not _same_password(token):
+        return None
+    return token
+
+
+def revoke(*, token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk).delete()
+
+
+def purge_expired(*, now: dt.datetime | None = None) -> int:
+    deleted, _by_model = ApiToken.objects.filter(expires_at__lte=now or timezone.now()).delete()
+    return deleted
+
+
+def _same_password(token: ApiToken) -> bool:
+    user = token.user
+    if constant_time_compare(token.auth_hash, user.get_session_auth_hash()):
+        return True
+    # A rotated SECRET_KEY (SECRET_KEY_FALLBACKS) keeps tokens valid, as it keeps sessions.
+    return any(
+        constant_time_compare(token.auth_hash, fallback)
+        for fallback in user.get_session_auth_fallback_hash()
+    )

@@ -1,0 +1,282 @@
+"""API for centre staff on the day: validate a confirmation, check the person in, record
+the dose given.
+
+The same functions as the staff pages (vaxbook.checkin.validation, and
+vaxbook.bookings.services.record_vaccination), with the client's address for the audit log.
+A validation or check-in names its centre with `centre_id`; staff who work at one centre
+only may leave it out.
+"""
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Router, Schema
+from ninja.decorators import decorate_view
+from ninja.params import P, PathEx
+from ninja.responses import Status
+from pydantic import model_validator
+
+from vaxbook.accounts.models import StaffMembership, User
+from vaxbook.api import http
+from vaxbook.api.auth import bearer, caller
+from vaxbook.api.problems import ApiProblem, Problem
+from vaxbook.api.schemas import (
+    AppointmentSlot,
+    CentreOut,
+    Id,
+    Input,
+    Moment,
+    Text,
+    UserRef,
+    VaccineRef,
+    local,
+)
+from vaxbook.bookings import services
+from vaxbook.bookings.errors import NotPermitted
+from vaxbook.bookings.models import LOT_NUMBER_MAX_LENGTH, Appointment, InjectionSite
+from vaxbook.checkin import validation
+from vaxbook.checkin.validation import Outcome
+from vaxbook.core import ratelimit
+from vaxbook.core.clients import client_address
+from vaxbook.credentials.tokens import MAX_TOKEN_LENGTH
+
+router = Router(tags=["staff"], auth=bearer)
+
+# The holder's name and date of birth are shown only when staff must compare them with an
+# ID: the person is booked here today, or was just checked in (as on the staff page).
+_SHOWS_HOLDER = frozenset({Outcome.VALID, Outcome.ALREADY_CHECKED_IN})
+
+
+class PresentedIn(Input):
+    """Exactly one of `token` (the scanned QR code) and `reference` (typed)."""
+
+    token: Text | None = Field(None, max_length=MAX_TOKEN_LENGTH)
+    reference: Text | None = Field(
+        None,
+        max_length=validation.MAX_TYPED_REFERENCE_LENGTH,
+        description="ABC-DEF-GH7, any case or spacing.",
+    )
+    centre_id: Id | None = Field(
+        None, description="The centre validating; may be left out by staff of one centre."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "PresentedIn":
+        if (self.token is None) == (self.reference is None):
+            raise ValueError(_("Send either a token or a reference."))
+        return self
+
+
+class Holder(Schema):
+    full_name: str
+    date_of_birth: dt.date
+
+
+class StaffAppointmentOut(Schema):
+    id: uuid.UUID
+    reference: str
+    status: str
+    dose_number: int
+    slot: AppointmentSlot
+    centre: CentreOut
+    holder: Holder | None = Field(
+        description="Compare with the person's ID; shown for valid and already_checked_in."
+    )
+
+
+class ValidationOut(Schema):
+    outcome: Outcome
+    appointment: StaffAppointmentOut | None = Field(
+        description="null for invalid_signature and unknown_reference."
+    )
+    checked_in_at: dt.datetime | None = Field(
+        description="When the person was checked in (already_checked_in, or just now)."
+    )
+    checked_in_by: UserRef | None
+
+    @classmethod
+    def of(cls, result: validation.Validation) -> "ValidationOut":
+        appointment = result.appointment
+        return cls(
+            outcome=result.outcome,
+            appointment=None
+            if appointment is None
+            else _staff_view(appointment, holder=result.outcome in _SHOWS_HOLDER),
+            checked_in_at=None
+            if result.checked_in_at is None or appointment is None
+            else local(result.checked_in_at, appointment.slot.centre),
+            checked_in_by=UserRef.of(result.checked_in_by),
+        )
+
+
+class VaccinationIn(Input):
+    lot_number: Text = Field(min_length=1, max_length=LOT_NUMBER_MAX_LENGTH)
+    injection_site: InjectionSite | None = None
+    administered_at: Moment | None = Field(
+        None, description="When the dose was given, with its offset; now by default."
+    )
+
+
+class VaccinationOut(Schema):
+    id: int
+    appointment_id: uuid.UUID
+    vaccine: VaccineRef
+    lot_number: str
+    injection_site: str
+    administered_at: dt.datetime
+    administered_by: UserRef
+
+
+def _staff_view(appointment: Appointment, *, holder: bool) -> StaffAppointmentOut:
+    slot = appointment.slot
+    centre = slot.centre
+    return StaffAppointmentOut(
+        id=appointment.pk,
+        reference=appointment.reference,
+        status=appointment.status,
+        dose_number=appointment.dose_number,
+        slot=AppointmentSlot(
+            id=slot.pk,
+            starts_at=local(slot.starts_at, centre),
+            ends_at=local(slot.ends_at, centre),
+            vaccine=VaccineRef(id=slot.vaccine.pk, name=slot.vaccine.name),
+        ),
+        centre=CentreOut.of(centre),
+        holder=Holder(
+            full_name=appointment.person.full_name,
+            date_of_birth=appointment.person.date_of_birth,
+        )
+        if holder
+        else None,
+    )
+
+
+def _centre(user: User, centre_id: int | None) -> int:
+    """The centre named, or the one centre the staff member works at."""
+    if centre_id is not None:
+        return centre_id
+    centres = list(
+        StaffMembership.objects.filter(user=user).values_list("centre_id", flat=True)[:2]
+    )
+    if len(centres) == 1:
+        return centres[0]
+    if not centres and not user.is_superuser:
+        raise NotPermitted(_("This account does not work at any centre."))
+    raise ApiProblem(
+        422,
+        "centre_required",
+        _("You work at several centres: say which one with centre_id."),
+    )
+
+
+def _judged(
+    request: HttpRequest, payload: PresentedIn, judge: Callable[..., validation.Validation]
+) -> ValidationOut:
+    user = caller(request)
+    address = client_address(request)
+    ratelimit.hit(
+        ratelimit.Limit("validation_account", user.pk),
+        ratelimit.Limit("validation_address", address),
+    )
+    return ValidationOut.of(
+        judge(
+            staff=user,
+            centre_id=_centre(user, payload.centre_id),
+            token=payload.token,
+            reference=payload.reference,
+            client_address=address,
+        )
+    )
+
+
+PRESENTED_ERRORS = {
+    403: "`not_permitted`: you do not work at this centre (or at any).",
+    422: "`centre_required`: you work at several centres, send `centre_id`; "
+    "`validation_error`: send exactly one of `token` and `reference`.",
+    429: "`rate_limited`: too many validations from this account or address.",
+}
+
+
+def _described(descriptions: dict[int, str]) -> dict[str, dict[int, dict[str, str]]]:
+    return {"responses": {status: {"description": text} for status, text in descriptions.items()}}
+
+
+@router.post(
+    "/validations",
+    response={200: ValidationOut, 403: Problem, 422: Problem, 429: Problem},
+    summary="Validate a confirmation (no change)",
+    openapi_extra=_described(PRESENTED_ERRORS),
+)
+@decorate_view(http.private)
+def validate(request: HttpRequest, payload: PresentedIn) -> ValidationOut:
+    """What the scanned `token` or typed `reference` means at the centre now: exactly one
+    outcome, the first that applies of invalid_signature, unknown_reference, cancelled,
+    wrong_centre, already_vaccinated, already_checked_in, too_early, expired, valid.
+    Changes nothing (but the audit log)."""
+    return _judged(request, payload, validation.validate)
+
+
+@router.post(
+    "/checkins",
+    response={200: ValidationOut, 403: Problem, 422: Problem, 429: Problem},
+    summary="Validate and check the person in",
+    openapi_extra=_described(PRESENTED_ERRORS),
+)
+@decorate_view(http.private)
+def check_in(request: HttpRequest, payload: PresentedIn) -> ValidationOut:
+    """As POST /validations, and when the outcome is `valid` the person is checked in
+    (`checked_in_at`, `checked_in_by`). Of two check-ins of one person, the second gets
+    `already_checked_in`, saying when and by whom: sending a check-in again is harmless."""
+    return _judged(request, payload, validation.check_in_with)
+
+
+@router.post(
+    "/appointments/{appointment_id}/vaccination",
+    response={201: VaccinationOut, 403: Problem, 404: Problem, 409: Problem, 422: Problem},
+    summary="Record the dose given",
+    openapi_extra=_described(
+        {
+            403: "`not_permitted`: your role at the appointment's centre does not vaccinate.",
+            404: "`not_found`: no such appointment.",
+            409: "`invalid_transition`: the person is not checked in (`appointment_status` "
+            "says what the appointment is).",
+            422: "`invalid_record`: the time is in the future or before the check-in; "
+            "`validation_error`.",
+        }
+    ),
+)
+@decorate_view(http.private)
+def record_vaccination(
+    request: HttpRequest,
+    appointment_id: PathEx[uuid.UUID, P(description="The appointment's id.")],
+    payload: VaccinationIn,
+) -> Status[VaccinationOut]:
+    """The checked-in person has had their dose: the appointment becomes `vaccinated`, the
+    record keeps the vaccine, lot, injection site, time and who gave it."""
+    staff = caller(request)
+    record = services.record_vaccination(
+        appointment_id=appointment_id,
+        staff=staff,
+        lot_number=payload.lot_number,
+        injection_site=payload.injection_site or "",
+        administered_at=payload.administered_at,
+        client_address=client_address(request),
+    )
+    centre = record.appointment.slot.centre
+    return Status(
+        201,
+        VaccinationOut(
+            id=record.pk,
+            appointment_id=record.appointment_id,
+            vaccine=VaccineRef(
+                id=record.appointment.slot.vaccine.pk, name=record.appointment.slot.vaccine.name
+            ),
+            lot_number=record.lot_number,
+            injection_site=record.injection_site,
+            administered_at=local(record.administered_at, centre),
+            administered_by=UserRef(id=staff.pk, email=staff.email),
+        ),
+    )

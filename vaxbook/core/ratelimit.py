@@ -1,0 +1,187 @@
+"""Rate limits on sign-in, registration, booking and validation, for the API and the pages.
+
+Fixed windows counted in Django's default cache: with REDIS_URL every worker of every node
+counts in the same Redis, so a limit holds across the whole service; without it (the
+embedded default) each process counts on its own.
+
+A request names the limits it falls under, each a rate from settings.RATE_LIMITS and who is
+counted (a client address, an account):
+
+    ratelimit.hit(
+        Limit("booking_account", user.pk),
+        Limit("booking_address", client_address(request)),
+    )
+
+hit() counts the request against every limit and raises RateLimited, carrying the seconds
+until the tightest window ends (the Retry-After), when any limit is over. On Redis all the
+limits of one request cost ONE round trip (a pipeline of SET NX EX and INCR per limit):
+this runs in front of every booking in a flash crowd. Other cache backends count with
+add() and incr(), which is fine in one process.
+
+A fixed window lets a client send up to twice its rate across a window boundary; that is
+enough to stop scripts and bots, and it needs one counter per window instead of a log of
+timestamps.
+"""
+
+import functools
+import hashlib
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponseBase
+from django.shortcuts import render
+
+from vaxbook.core.clients import client_address
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_RATE = re.compile(r"\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*")
+
+
+@dataclass(frozen=True)
+class Rate:
+    requests: int
+    period: int  # seconds
+
+
+@functools.lru_cache(maxsize=64)
+def parse_rate(text: str) -> Rate | None:
+    """`"30/m"` -> Rate(30, 60); `"100/10s"` -> Rate(100, 10); `"off"` -> None."""
+    if text.strip().lower() in {"off", "none", ""}:
+        return None
+    match = _RATE.fullmatch(text)
+    if match is None:
+        raise ImproperlyConfigured(
+            f"A rate limit is '<requests>/<period>' (period s, m, h or d) or 'off', not {text!r}."
+        )
+    requests, multiple, unit = match.groups()
+    return Rate(int(requests), int(multiple or 1) * _PERIODS[unit])
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One limit a request falls under: the name of its rate in settings.RATE_LIMITS and
+    whom it counts (an address, an account id, an email address)."""
+
+    name: str
+    who: object
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Rate limit exceeded; retry after {retry_after} s.")
+        self.retry_after = retry_after
+
+
+def hit(*limits: Limit) -> None:
+    """Count one request against each limit; RateLimited if any is exceeded."""
+    now = time.time()
+    windows: list[tuple[str, Rate, float]] = []
+    for limit in limits:
+        rate = parse_rate(settings.RATE_LIMITS[limit.name])
+        if rate is None:
+            continue
+        window = math.floor(now / rate.period)
+        # Hashed: an email address (or anything a client sends) may hold characters a
+        # cache key must not, and the key should not reveal who was counted.
+        who = hashlib.sha256(str(limit.who).encode()).hexdigest()[:32]
+        windows.append((f"ratelimit:{limit.name}:{who}:{window}", rate, (window + 1) * rate.period))
+    if not windows:
+        return
+    counts = _count([(key, rate.period) for key, rate, _end in windows])
+    retry_after = [
+        math.ceil(end - now)
+        for (_key, rate, end), count in zip(windows, counts, strict=True)
+        if count > rate.requests
+    ]
+    if retry_after:
+        raise RateLimited(max(1, *retry_after))
+
+
+def _count(keys: list[tuple[str, int]]) -> list[int]:
+    """Add one to each counter, creating it with its window's lifetime; the new counts."""
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        return _count_in_redis(cache, keys)
+    counts = []
+    for key, period in keys:
+        cache.add(key, 0, timeout=period + 1)
+        try:
+            counts.append(cache.incr(key))
+        except ValueError:  # expired between add() and incr(): a new window
+            cache.add(key, 1, timeout=period + 1)
+            counts.append(1)
+    return counts
+
+
+def _count_in_redis(redis_cache: RedisCache, keys: list[tuple[str, int]]) -> list[int]:
+    # Django's RedisCache.incr() checks that the key exists first (two round trips) and
+    # add() + incr() would be three: the pipeline sends everything at once. Keys go through
+    # the cache's own key function, so KEY_PREFIX and the version apply as for cache.get().
+    # Every key is written to the same (first) server, as Django's RedisCache does.
+    full_keys = [(redis_cache.make_and_validate_key(key), period) for key, period in keys]
+    client = redis_cache._cache.get_client(full_keys[0][0], write=True)
+    pipeline = client.pipeline(transaction=False)
+    for key, period in full_keys:
+        # +1 s: the counter must outlive its window even if clocks differ slightly.
+        pipeline.set(key, 0, ex=period + 1, nx=True)
+        pipeline.incr(key)
+    results = pipeline.execute()
+    return [int(count) for count in results[1::2]]
+
+
+# --- pages ------------------------------------------------------------------------------
+
+type LimitsOf = Callable[[HttpRequest], list[Limit]]
+type View = Callable[..., HttpResponseBase]
+
+
+def limit_posts(limits_of: LimitsOf) -> Callable[[View], View]:
+    """A page's POSTs count against `limits_of(request)`; over a limit, the page answers
+    429 with Retry-After and a page saying when to try again. GETs are not counted."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def limited(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
+            if request.method == "POST":
+                try:
+                    hit(*limits_of(request))
+                except RateLimited as limited_by:
+                    response = render(
+                        request, "429.html", {"retry_after": limited_by.retry_after}, status=429
+                    )
+                    response["Retry-After"] = str(limited_by.retry_after)
+                    return response
+            return view(request, *args, **kwargs)
+
+        return limited
+
+    return decorate
+
+
+def sign_in_limits(request: HttpRequest) -> list[Limit]:
+    """Sign-in attempts, per client address and per account tried (password guessing)."""
+    account = str(request.POST.get("username", "")).strip().lower()
+    return [
+        Limit("sign_in_address", client_address(request)),
+        Limit("sign_in_account", account),
+    ]
+
+
+def register_limits(request: HttpRequest) -> list[Limit]:
+    return [Limit("register_address", client_address(request))]
+
+
+def booking_limits(request: HttpRequest) -> list[Limit]:
+    """Bookings, moves and both-dose bookings of a signed-in person, per account and per
+    address (scripts grabbing places)."""
+    return [
+        Limit("booking_account", request.user.pk),
+        Limit("booking_address", client_address(request)),
+    ]
