@@ -6,12 +6,14 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from time_machine import TimeMachineFixture
 
 from tests.factories import UserFactory
 from vaxbook.accounts.models import Citizen, StaffMembership, StaffRole, User
 from vaxbook.bookings.models import Appointment
-from vaxbook.centres.models import Centre, Slot, Vaccine
+from vaxbook.centres.models import Centre, OpeningTemplate, Slot, Vaccine
+from vaxbook.centres.slot_generation import generate_slots
 
 MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
 CANARY = zoneinfo.ZoneInfo("Atlantic/Canary")
@@ -120,6 +122,9 @@ def model_counts() -> dict[str, int]:
         "centres": Centre.objects.count(),
         "vaccines": Vaccine.objects.count(),
         "slots": Slot.objects.count(),
+        "templates": OpeningTemplate.objects.count(),
+        "offers": Centre.vaccines.through.objects.count(),
+        "devices": TOTPDevice.objects.count(),
     }
 
 
@@ -133,9 +138,12 @@ def test_a_second_run_creates_nothing(time_machine: TimeMachineFixture) -> None:
 
     assert model_counts() == first
     assert first_summary == (
-        f"Created 12 centres, 5 vaccines, 3 accounts and {first['slots']} slots.\n"
+        f"Created 12 centres, 5 vaccines, {first['templates']} opening templates, 3 accounts "
+        f"and {first['slots']} slots.\n"
     )
-    assert second_summary == "Created 0 centres, 0 vaccines, 0 accounts and 0 slots.\n"
+    assert second_summary == (
+        "Created 0 centres, 0 vaccines, 0 opening templates, 0 accounts and 0 slots.\n"
+    )
 
 
 def test_a_run_the_next_day_adds_that_days_slots_and_keeps_the_others(
@@ -257,15 +265,75 @@ def test_an_existing_account_keeps_its_password(time_machine: TimeMachineFixture
     assert authenticate(email="admin@example.org", password="changed-after-the-demo")
 
 
-def test_the_nurse_gets_the_documented_authenticator_once(time_machine: TimeMachineFixture) -> None:
+@pytest.mark.parametrize("email", ["nurse@example.org", "admin@example.org"])
+def test_staff_get_the_documented_authenticator_once(
+    time_machine: TimeMachineFixture, email: str
+) -> None:
     from django_otp.oath import TOTP
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     time_machine.move_to(MONDAY_MORNING, tick=False)
     seed()
     seed()
 
-    device = TOTPDevice.objects.get(user__email="nurse@example.org")
+    device = TOTPDevice.objects.get(user__email=email)
     assert device.confirmed
     code = TOTP(base64.b32decode("JBSWY3DPEHPK3PXP")).token()
     assert device.verify_token(f"{code:06d}")
+
+
+def test_each_centre_offers_its_demo_vaccines(time_machine: TimeMachineFixture) -> None:
+    time_machine.move_to(MONDAY_MORNING, tick=False)
+
+    seed()
+
+    for centre in Centre.objects.all():
+        offered = set(centre.vaccines.values_list("pk", flat=True))
+        assert offered == set(centre.slots.values_list("vaccine_id", flat=True))
+    zendal = Centre.objects.get(name="Hospital Enfermera Isabel Zendal")
+    assert sorted(zendal.vaccines.values_list("name", flat=True)) == ["Comirnaty", "Spikevax"]
+
+
+def test_the_opening_templates_give_the_demo_slots_times(time_machine: TimeMachineFixture) -> None:
+    time_machine.move_to(MONDAY_MORNING, tick=False)
+    seed()
+    admin = User.objects.get(email="admin@example.org")
+    seeded = set(Slot.objects.values_list("centre_id", "vaccine_id", "starts_at"))
+    last_day = MONDAY_MORNING.date() + dt.timedelta(days=20)
+
+    made = [
+        generate_slots(
+            staff=admin,
+            centre_id=centre.pk,
+            first_day=MONDAY_MORNING.date(),
+            last_day=last_day,
+            dry_run=False,
+        )
+        for centre in Centre.objects.all()
+    ]
+
+    # Every time the templates give is a demo slot already: nothing new, nothing missing.
+    assert sum(generation.created for generation in made) == 0
+    assert sum(generation.existing for generation in made) == len(seeded)
+    assert set(Slot.objects.values_list("centre_id", "vaccine_id", "starts_at")) == seeded
+    assert set(OpeningTemplate.objects.values_list("slot_minutes", "places_per_slot")) == {(10, 4)}
+
+
+def test_the_demo_administrator_manages_every_centre(time_machine: TimeMachineFixture) -> None:
+    from vaxbook.centres.permissions import may_manage
+
+    time_machine.move_to(MONDAY_MORNING, tick=False)
+    seed()
+
+    admin = User.objects.get(email="admin@example.org")
+    assert all(may_manage(admin, centre.pk) for centre in Centre.objects.all())
+
+
+def test_hours_someone_changed_in_the_demo_are_kept(time_machine: TimeMachineFixture) -> None:
+    time_machine.move_to(MONDAY_MORNING, tick=False)
+    seed()
+    centre = Centre.objects.get(name="WiZink Center")
+    centre.opening_templates.exclude(weekday=0).delete()
+
+    seed()
+
+    assert set(centre.opening_templates.values_list("weekday", flat=True)) == {0}

@@ -1,7 +1,7 @@
 import datetime as dt
 import zoneinfo
 from functools import cached_property
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -26,6 +26,10 @@ class Centre(models.Model):
         _("time zone"), max_length=64, validators=[validate_time_zone], default="Europe/Madrid"
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # What the centre offers: its opening templates and slots are for these vaccines only.
+    vaccines: "models.ManyToManyField[Vaccine, Any]" = models.ManyToManyField(
+        "Vaccine", related_name="centres", blank=True, verbose_name=_("vaccines offered")
+    )
 
     class Meta:
         verbose_name = _("centre")
@@ -125,3 +129,160 @@ class Slot(models.Model):
     @property
     def local_date(self) -> dt.date:
         return self.centre.local_date(self.starts_at)
+
+
+class Weekday(models.IntegerChoices):
+    # Python's numbering (date.weekday()), which slot generation compares against.
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+MIN_SLOT_MINUTES, MAX_SLOT_MINUTES = 5, 240
+MAX_PLACES_PER_SLOT = 500
+
+
+class OpeningTemplateQuerySet(models.QuerySet["OpeningTemplate"]):
+    def in_force_on(self, day: dt.date) -> "OpeningTemplateQuerySet":
+        """Templates for `day`'s weekday whose validity includes `day`."""
+        return self.filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=day),
+            Q(valid_until__isnull=True) | Q(valid_until__gte=day),
+            weekday=day.weekday(),
+        )
+
+    def overlapping(self, template: "OpeningTemplate") -> "OpeningTemplateQuerySet":
+        """Other templates of the same centre, vaccine and weekday whose hours and validity
+        overlap `template`'s: two such templates would offer the same times twice."""
+        overlapping = self.filter(
+            centre_id=template.centre_id,
+            vaccine_id=template.vaccine_id,
+            weekday=template.weekday,
+            opens_at__lt=template.closes_at,
+            closes_at__gt=template.opens_at,
+        )
+        if template.valid_until is not None:
+            overlapping = overlapping.filter(
+                Q(valid_from__isnull=True) | Q(valid_from__lte=template.valid_until)
+            )
+        if template.valid_from is not None:
+            overlapping = overlapping.filter(
+                Q(valid_until__isnull=True) | Q(valid_until__gte=template.valid_from)
+            )
+        if template.pk is not None:
+            overlapping = overlapping.exclude(pk=template.pk)
+        return overlapping
+
+
+class OpeningTemplate(models.Model):
+    """Weekly opening hours for one vaccine at a centre: from `opens_at` to `closes_at`
+    (wall-clock times at the centre) every `weekday`, in slots of `slot_minutes` with
+    `places_per_slot` places each. vaxbook.centres.slot_generation turns templates into
+    slots for a range of days; a template changes no slot by itself."""
+
+    centre = models.ForeignKey(Centre, on_delete=models.CASCADE, related_name="opening_templates")
+    vaccine = models.ForeignKey(Vaccine, on_delete=models.PROTECT, related_name="+")
+    weekday = models.PositiveSmallIntegerField(_("day of the week"), choices=Weekday.choices)
+    opens_at = models.TimeField(_("opens at"))
+    closes_at = models.TimeField(_("closes at"))
+    slot_minutes = models.PositiveSmallIntegerField(_("slot length in minutes"))
+    places_per_slot = models.PositiveSmallIntegerField(_("places per slot"))
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+
+    objects = OpeningTemplateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("opening template")
+        ordering: ClassVar = ["weekday", "opens_at", "vaccine__name"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="template_weekday_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=F("opens_at")), name="template_closes_after_it_opens"
+            ),
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=MIN_SLOT_MINUTES, slot_minutes__lte=MAX_SLOT_MINUTES),
+                name="template_slot_length_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(places_per_slot__gte=1, places_per_slot__lte=MAX_PLACES_PER_SLOT),
+                name="template_places_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_until__gte=F("valid_from")),
+                name="template_valid_until_after_valid_from",
+            ),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["centre", "weekday"], name="template_centre_weekday")
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M} "
+            f"{self.vaccine} ({self.slot_minutes} min, {self.places_per_slot} places)"
+        )
+
+    def clean(self) -> None:
+        """The rules a form can show next to the fields; the same as the database's
+        constraints, in words, plus the overlap rule, which needs a query."""
+        errors: dict[str, list[Any]] = {}
+        if (
+            self.opens_at is not None
+            and self.closes_at is not None
+            and self.closes_at <= self.opens_at
+        ):
+            errors.setdefault("closes_at", []).append(
+                _("The closing time must be after the opening time.")
+            )
+        if self.slot_minutes is not None and not (
+            MIN_SLOT_MINUTES <= self.slot_minutes <= MAX_SLOT_MINUTES
+        ):
+            errors.setdefault("slot_minutes", []).append(
+                _("A slot lasts between %(min)d and %(max)d minutes.")
+                % {"min": MIN_SLOT_MINUTES, "max": MAX_SLOT_MINUTES}
+            )
+        if self.places_per_slot is not None and not (
+            1 <= self.places_per_slot <= MAX_PLACES_PER_SLOT
+        ):
+            errors.setdefault("places_per_slot", []).append(
+                _("A slot has between 1 and %(max)d places.") % {"max": MAX_PLACES_PER_SLOT}
+            )
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            errors.setdefault("valid_until", []).append(
+                _("The last day must not be before the first day.")
+            )
+        if errors:
+            raise ValidationError(errors)
+        if self.centre_id is not None and self.vaccine_id is not None and self.weekday is not None:
+            clash = OpeningTemplate.objects.overlapping(self).order_by("opens_at").first()
+            if clash is not None:
+                raise ValidationError(
+                    _(
+                        "These hours overlap the %(vaccine)s opening hours on %(weekday)s "
+                        "from %(opens)s to %(closes)s. Change the times, or change that "
+                        "template instead."
+                    )
+                    % {
+                        "vaccine": clash.vaccine.name,
+                        "weekday": clash.get_weekday_display(),
+                        "opens": f"{clash.opens_at:%H:%M}",
+                        "closes": f"{clash.closes_at:%H:%M}",
+                    }
+                )
+
+    @property
+    def slot_length(self) -> dt.timedelta:
+        return dt.timedelta(minutes=self.slot_minutes)
+
+
+# The campaign policy's model lives with its rules; imported here so that Django registers it.
+from vaxbook.centres.policy import CohortOpening  # noqa: E402, F401

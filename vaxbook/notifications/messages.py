@@ -19,6 +19,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone, translation
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -187,6 +188,11 @@ def _context(appointment: Appointment, event: Event, reason: str) -> dict[str, A
         "appointment_url": calendar.appointment_url(appointment),
         "appointments_url": settings.SITE_URL + reverse("appointment_list"),
         "site_url": settings.SITE_URL + "/",
+        # Where to book again: the search for centres in the same town with the vaccine.
+        "rebook_url": settings.SITE_URL
+        + reverse("centre_search")
+        + "?"
+        + urlencode({"q": centre.town, "vaccine": str(slot.vaccine_id)}),
         "reason": reason.strip(),
         "qr_cid": "",
     }

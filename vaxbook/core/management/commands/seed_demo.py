@@ -1,5 +1,6 @@
-"""Demo data: centres in four Spanish towns, the COVID-19 vaccines, three weeks of slots and
-one account per role. Safe to run again at any time: it only adds what is missing."""
+"""Demo data: centres in four Spanish towns, the COVID-19 vaccines, their weekly opening
+hours, three weeks of slots and one account per role. Safe to run again at any time: it
+only adds what is missing."""
 
 import base64
 import datetime as dt
@@ -15,11 +16,14 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from vaxbook.accounts.models import Citizen, StaffMembership, StaffRole, User
-from vaxbook.centres.models import Centre, Slot, Vaccine
+from vaxbook.centres.models import Centre, OpeningTemplate, Slot, Vaccine
 
 DAYS_AHEAD = 21
 SLOT_LENGTH = dt.timedelta(minutes=10)
 MIN_PLACES, MAX_PLACES = 2, 6
+# The places of the demo's opening templates, for the slots a manager makes from them (the
+# demo's own slots vary between MIN_PLACES and MAX_PLACES, as real ones do).
+TEMPLATE_PLACES = 4
 BATCH_SIZE = 2000
 
 # Local opening hours by weekday (Monday is 0); Sunday is closed.
@@ -230,18 +234,22 @@ ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.org", "admin-2021"
 
 
 class Command(BaseCommand):
-    help = "Add demo centres, vaccines, slots for the next 21 days and demo accounts."
+    help = (
+        "Add demo centres, vaccines, opening hours, slots for the next 21 days and demo accounts."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         now = timezone.now()
         with transaction.atomic():
             vaccines, vaccines_created = seed_vaccines()
-            centres, centres_created = seed_centres()
+            centres, centres_created = seed_centres(vaccines=vaccines)
+            templates_created = seed_opening_templates(centres=centres, vaccines=vaccines)
             accounts_created = seed_accounts(nurse_centre=centres[CENTRES[0].name])
             slots_created = seed_slots(centres=centres, vaccines=vaccines, now=now)
         self.stdout.write(
             f"Created {centres_created} centres, {vaccines_created} vaccines, "
-            f"{accounts_created} accounts and {slots_created} slots."
+            f"{templates_created} opening templates, {accounts_created} accounts and "
+            f"{slots_created} slots."
         )
 
 
@@ -264,7 +272,9 @@ def seed_vaccines() -> tuple[dict[str, Vaccine], int]:
     return vaccines, created_count
 
 
-def seed_centres() -> tuple[dict[str, Centre], int]:
+def seed_centres(*, vaccines: dict[str, Vaccine]) -> tuple[dict[str, Centre], int]:
+    """Each demo centre that is missing, offering its vaccines. An existing centre keeps its
+    details; a vaccine it stopped offering is not offered again."""
     centres: dict[str, Centre] = {}
     created_count = 0
     for number, demo in enumerate(CENTRES, start=1):
@@ -281,9 +291,38 @@ def seed_centres() -> tuple[dict[str, Centre], int]:
                 "time_zone": demo.time_zone,
             },
         )
+        if created:
+            centre.vaccines.set([vaccines[name] for name in demo.vaccines])
         centres[demo.name] = centre
         created_count += created
     return centres, created_count
+
+
+def seed_opening_templates(*, centres: dict[str, Centre], vaccines: dict[str, Vaccine]) -> int:
+    """The weekly hours of the demo slots (OPENING_HOURS, SLOT_LENGTH) as opening templates
+    of each centre's vaccines, for a centre that has none: hours someone has set up while
+    trying the demo are theirs to keep."""
+    templates: list[OpeningTemplate] = []
+    for demo in CENTRES:
+        centre = centres[demo.name]
+        if centre.opening_templates.exists():
+            continue
+        for vaccine_name in demo.vaccines:
+            for weekday, hours in OPENING_HOURS.items():
+                for opens, closes in hours:
+                    templates.append(
+                        OpeningTemplate(
+                            centre=centre,
+                            vaccine=vaccines[vaccine_name],
+                            weekday=weekday,
+                            opens_at=opens,
+                            closes_at=closes,
+                            slot_minutes=SLOT_LENGTH // dt.timedelta(minutes=1),
+                            places_per_slot=TEMPLATE_PLACES,
+                        )
+                    )
+    OpeningTemplate.objects.bulk_create(templates)
+    return len(templates)
 
 
 def seed_accounts(*, nurse_centre: Centre) -> int:
@@ -311,10 +350,17 @@ def seed_accounts(*, nurse_centre: Centre) -> int:
         user=nurse_user, centre=nurse_centre, defaults={"role": StaffRole.VACCINATOR}
     )
 
-    _admin, created = _user_if_missing(
+    admin_user, created = _user_if_missing(
         ADMIN_EMAIL, ADMIN_PASSWORD, is_staff=True, is_superuser=True
     )
     created_count += created
+    # The administrator manages every centre on the staff pages, which need the second
+    # factor too: the same documented demo secret as the nurse's.
+    TOTPDevice.objects.get_or_create(
+        user=admin_user,
+        name="Demo authenticator",
+        defaults={"key": base64.b32decode(NURSE_TOTP_SECRET).hex(), "confirmed": True},
+    )
     return created_count
 
 
