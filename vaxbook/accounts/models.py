@@ -70,6 +70,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         return any(step in ROLE_STEPS[role] for role in roles)
 
 
+class PriorityGroup(models.TextChoices):
+    """Groups the campaign may open to before their age does (vaxbook.centres.policy).
+    Recorded by the health authority (the admin), not declared by the person."""
+
+    HEALTH_WORKER = "health_worker", _("health and care worker")
+    CARE_HOME = "care_home", _("care home resident")
+    CLINICALLY_VULNERABLE = "clinically_vulnerable", _("clinically extremely vulnerable")
+    UNPAID_CARER = "unpaid_carer", _("unpaid carer")
+
+
 class Citizen(models.Model):
     """The person who is vaccinated: what eligibility and identity checks need."""
 
@@ -80,6 +90,9 @@ class Citizen(models.Model):
     # Messages (email, SMS) go out in this language.
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    priority_group = models.CharField(
+        _("priority group"), max_length=32, choices=PriorityGroup.choices, blank=True
     )
 
     class Meta:

@@ -10,9 +10,12 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from vaxbook.bookings.errors import AlreadyBooked, NotEligible
+from vaxbook.centres import policy
 from vaxbook.centres.models import Vaccine
 
 
@@ -39,6 +42,55 @@ def date_reaching_age(date_of_birth: dt.date, years: int) -> dt.date:
         return date_of_birth.replace(year=date_of_birth.year + years)
     except ValueError:  # 29 February in a year without one
         return dt.date(date_of_birth.year + years, 3, 1)
+
+
+def _day(day: dt.date) -> str:
+    """A day in a message, in the active language's own format."""
+    return date_format(day, "DATE_FORMAT")
+
+
+def check_campaign_policy(
+    *,
+    date_of_birth: dt.date,
+    priority_group: str,
+    vaccine: Vaccine,
+    dose_number: int,
+    day: dt.date,
+    now: dt.datetime,
+    rules: list[policy.Rule] | None = None,
+) -> None:
+    """Raise NotEligible unless the campaign policy (vaxbook.centres.policy) lets the person
+    book `dose_number` of `vaccine` for `day` at the instant `now`. The message says when
+    their cohort opens, when one will."""
+    decision = policy.decide(
+        policy.current_rules() if rules is None else rules,
+        vaccine_id=vaccine.pk,
+        dose_number=dose_number,
+        age=age_on(date_of_birth, day),
+        priority_group=priority_group,
+        now=now,
+    )
+    if decision.allowed:
+        return
+    if decision.opens_at is not None:
+        opens = timezone.localtime(decision.opens_at)  # the authority's clock (TIME_ZONE)
+        raise NotEligible(
+            _("Booking %(vaccine)s opens for your group on %(date)s at %(time)s (%(zone)s).")
+            % {
+                "vaccine": vaccine.name,
+                "date": _day(opens.date()),
+                "time": opens.strftime("%H:%M"),
+                "zone": opens.tzname(),
+            },
+            opens_at=decision.opens_at,
+        )
+    raise NotEligible(
+        _(
+            "Booking dose %(n)d of %(vaccine)s is not open to your age group yet. The dates "
+            "each group opens are announced on this site and in the news."
+        )
+        % {"n": dose_number, "vaccine": vaccine.name}
+    )
 
 
 def check_dose(
@@ -68,7 +120,7 @@ def check_dose(
             % {
                 "vaccine": vaccine.name,
                 "age": vaccine.minimum_age,
-                "date": date_reaching_age(date_of_birth, vaccine.minimum_age).isoformat(),
+                "date": _day(date_reaching_age(date_of_birth, vaccine.minimum_age)),
             }
         )
 
@@ -105,7 +157,7 @@ def check_dose(
                     "vaccine": vaccine.name,
                     "days": vaccine.minimum_days_between_doses,
                     "previous": dose_number - 1,
-                    "date": (previous.day + interval).isoformat(),
+                    "date": _day(previous.day + interval),
                 }
             )
 
@@ -126,7 +178,7 @@ def check_dose(
                     "n": dose_number,
                     "days": vaccine.minimum_days_between_doses,
                     "next": dose_number + 1,
-                    "next_date": following.day.isoformat(),
-                    "date": (following.day - interval).isoformat(),
+                    "next_date": _day(following.day),
+                    "date": _day(following.day - interval),
                 }
             )

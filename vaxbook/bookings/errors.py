@@ -1,6 +1,8 @@
 """Why a booking operation was refused. Raised by vaxbook.bookings.services; when one is
 raised, the database is exactly as it was before the call."""
 
+import datetime as dt
+
 from vaxbook.core.errors import DomainError
 
 
@@ -21,9 +23,14 @@ class AlreadyBooked(DomainError):
 
 
 class NotEligible(DomainError):
-    """The person may not have this dose at that time; `message` says why in plain words."""
+    """The person may not have this dose at that time; `message` says why in plain words.
+    `opens_at`: when the campaign opens to them, if that is the reason and it is known."""
 
     code = "not_eligible"
+
+    def __init__(self, message: str, *, opens_at: dt.datetime | None = None) -> None:
+        super().__init__(message)
+        self.opens_at = opens_at
 
 
 class AppointmentNotFound(DomainError):
