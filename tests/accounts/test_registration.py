@@ -37,11 +37,12 @@ def test_registration_creates_a_citizen_signs_them_in_and_leads_to_the_search() 
     [
         ({"date_of_birth": "2999-01-01"}, "date_of_birth", "must be in the past"),
         ({"date_of_birth": "1800-01-01"}, "date_of_birth", "real date of birth"),
-        ({"date_of_birth": "17/05/1990x"}, "date_of_birth", "Enter a valid date"),
+        ({"date_of_birth": "17/05/1990x"}, "date_of_birth", "Enter a real date"),
+        ({"date_of_birth": ""}, "date_of_birth", "Enter your date of birth"),
         ({"password": "12345678"}, "password", "entirely numeric"),
         ({"password": "short"}, "password", "too short"),
-        ({"email": "not-an-email"}, "email", "valid email"),
-        ({"full_name": "   "}, "full_name", "required"),
+        ({"email": "not-an-email"}, "email", "name@example.org"),
+        ({"full_name": "   "}, "full_name", "Enter your full name"),
     ],
 )
 def test_bad_input_gets_an_error_summary_linked_to_the_field(change, field, message) -> None:

@@ -1,9 +1,17 @@
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.test import Client
 
-from tests.factories import CitizenFactory, SlotFactory, UserFactory, tomorrow_at
+from tests.factories import (
+    CentreFactory,
+    CitizenFactory,
+    SlotFactory,
+    UserFactory,
+    VaccineFactory,
+    tomorrow_at,
+)
 from vaxbook.bookings.models import Appointment
 from vaxbook.centres.models import Slot
 
@@ -33,14 +41,28 @@ def test_check_your_answers_then_one_post_books_and_shows_the_confirmation(citiz
     assert Slot.objects.get(pk=slot.pk).booked == 1
 
 
-def test_a_double_click_on_confirm_books_once(citizen_client):
+def test_a_double_click_on_confirm_books_once_and_both_clicks_land_on_the_confirmation(
+    citizen_client,
+):
     person, client = citizen_client
     slot = SlotFactory()
-    client.post(f"/book/{slot.pk}/", {"dose_number": "1"})
+    first = client.post(f"/book/{slot.pk}/", {"dose_number": "1"})
     second = client.post(f"/book/{slot.pk}/", {"dose_number": "1"})
+    appointment = Appointment.objects.get(person=person)
+    assert first["Location"] == second["Location"] == f"/appointments/{appointment.pk}/"
+    assert Slot.objects.get(pk=slot.pk).booked == 1
+
+
+def test_the_same_dose_at_another_time_is_refused_with_the_reason(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory(starts_at=tomorrow_at(10))
+    other = SlotFactory(centre=slot.centre, starts_at=tomorrow_at(11))
+    client.post(f"/book/{slot.pk}/", {"dose_number": "1"})
+    second = client.post(f"/book/{other.pk}/", {"dose_number": "1"})
     assert second.status_code == 409
     assert "already have an appointment" in second.text
     assert Appointment.objects.filter(person=person).count() == 1
+    assert Slot.objects.get(pk=other.pk).booked == 0
 
 
 def test_a_place_taken_meanwhile_says_so_and_offers_other_times(citizen_client):
@@ -203,3 +225,202 @@ def test_a_second_dose_too_soon_books_neither(citizen_client):
     assert "Nothing has been booked" in response.text
     assert not Appointment.objects.filter(person=person).exists()
     assert Slot.objects.get(pk=first.pk).booked == 0
+
+
+# --- a place taken meanwhile: the nearest alternatives, one click each -------------------
+
+
+def test_an_offered_alternative_is_booked_with_one_click(citizen_client):
+    person, client = citizen_client
+    full = SlotFactory(capacity=1, booked=1, starts_at=tomorrow_at(10))
+    other = SlotFactory(centre=full.centre, starts_at=tomorrow_at(10, 30))
+    refused = client.post(f"/book/{full.pk}/", {"dose_number": "1"})
+    form = f'<form method="post" action="/book/{other.pk}/" class="inline">' in refused.text
+    assert form
+    assert '<input type="hidden" name="dose_number" value="1">' in refused.text
+
+    response = client.post(f"/book/{other.pk}/", {"dose_number": "1"})
+
+    appointment = Appointment.objects.get(person=person)
+    assert response["Location"] == f"/appointments/{appointment.pk}/"
+    assert appointment.slot_id == other.pk
+
+
+def test_the_refusal_offers_the_next_days_and_nearby_centres(citizen_client):
+    _, client = citizen_client
+    full = SlotFactory(
+        capacity=1, booked=1, centre__name="Retiro", centre__latitude=Decimal("40.42390")
+    )
+    next_day = SlotFactory(centre=full.centre, starts_at=tomorrow_at(9) + dt.timedelta(days=1))
+    nearby = SlotFactory(
+        centre=CentreFactory(name="La Paz", latitude=Decimal("40.48150")), starts_at=tomorrow_at(9)
+    )
+    page = client.post(f"/book/{full.pk}/", {"dose_number": "1"}).text
+    assert "<title>Error: This appointment could not be booked" in page
+    assert "The next days at the same centre" in page
+    assert f'action="/book/{next_day.pk}/"' in page
+    assert "Centres nearby" in page
+    assert f'action="/book/{nearby.pk}/"' in page
+    assert "La Paz (6.4 km away)" in page
+
+
+def test_with_nothing_free_nearby_the_refusal_says_so(citizen_client):
+    _, client = citizen_client
+    full = SlotFactory(capacity=1, booked=1)
+    page = client.post(f"/book/{full.pk}/", {"dose_number": "1"}).text
+    assert "There are no free places nearby in the next two weeks." in page
+
+
+def test_a_move_to_a_place_taken_meanwhile_offers_others_one_click_each(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory(starts_at=tomorrow_at(10))
+    appointment = booked(client, person, slot)
+    full = SlotFactory(centre=slot.centre, starts_at=tomorrow_at(12), capacity=1, booked=1)
+    free = SlotFactory(centre=slot.centre, starts_at=tomorrow_at(12, 30))
+    url = f"/appointments/{appointment.pk}/reschedule/"
+
+    refused = client.post(url, {"slot_id": full.pk})
+
+    assert refused.status_code == 409
+    assert "fully booked" in refused.text
+    assert "Free places nearby" in refused.text
+    assert f'<form method="post" action="{url}" class="inline">' in refused.text
+    assert f'name="slot_id" value="{free.pk}"' in refused.text
+    moved = client.post(url, {"slot_id": free.pk})
+    assert moved["Location"] == f"/appointments/{appointment.pk}/"
+    appointment.refresh_from_db()
+    assert appointment.slot_id == free.pk
+
+
+def test_when_the_first_of_both_doses_is_taken_other_first_times_are_offered(citizen_client):
+    person, client = citizen_client
+    first = SlotFactory(starts_at=tomorrow_at(10))
+    second = SlotFactory(centre=first.centre, starts_at=tomorrow_at(10) + dt.timedelta(days=21))
+    other_first = SlotFactory(centre=first.centre, starts_at=tomorrow_at(11))
+    Slot.objects.filter(pk=first.pk).update(capacity=1, booked=1)  # taken meanwhile
+
+    response = client.post(f"/book/{first.pk}/both-doses/", {"second_slot_id": second.pk})
+
+    assert response.status_code == 409
+    assert "fully booked" in response.text
+    assert f'href="/book/{other_first.pk}/"' in response.text  # check your answers again
+    assert not Appointment.objects.filter(person=person).exists()
+    assert Slot.objects.get(pk=second.pk).booked == 0
+
+
+# --- tampered forms, double clicks, missing CSRF tokens ----------------------------------
+
+
+def test_a_slot_in_the_past_is_refused_and_nothing_is_booked(citizen_client):
+    person, client = citizen_client
+    past = SlotFactory(starts_at=tomorrow_at(10) - dt.timedelta(days=2))
+    response = client.post(f"/book/{past.pk}/", {"dose_number": "1"})
+    assert response.status_code == 409
+    assert "already started" in response.text
+    assert not Appointment.objects.filter(person=person).exists()
+    assert Slot.objects.get(pk=past.pk).booked == 0
+
+
+@pytest.mark.parametrize(
+    ("second", "message"),
+    [
+        ("other vaccine", "Both doses must be the same vaccine."),
+        ("past", "already started"),
+        ("missing", "does not exist"),
+        ("same", "cannot be at the same time"),
+    ],
+)
+def test_a_tampered_second_slot_books_neither_dose(citizen_client, second, message):
+    person, client = citizen_client
+    first = SlotFactory(starts_at=tomorrow_at(10))
+    later = tomorrow_at(10) + dt.timedelta(days=30)
+    second_id = {
+        "other vaccine": lambda: (
+            SlotFactory(starts_at=later, vaccine=VaccineFactory(name="Spikevax", cvx_code="207")).pk
+        ),
+        "past": lambda: SlotFactory(starts_at=tomorrow_at(10) - dt.timedelta(days=3)).pk,
+        "missing": lambda: 99999999,
+        "same": lambda: first.pk,
+    }[second]()
+    response = client.post(f"/book/{first.pk}/both-doses/", {"second_slot_id": second_id})
+    assert response.status_code == 409
+    assert message in response.text
+    assert not Appointment.objects.filter(person=person).exists()
+    assert Slot.objects.get(pk=first.pk).booked == 0
+
+
+def test_dose_two_cannot_be_moved_to_another_vaccine(citizen_client):
+    person, client = citizen_client
+    first = SlotFactory(starts_at=tomorrow_at(10))
+    second = SlotFactory(centre=first.centre, starts_at=tomorrow_at(10) + dt.timedelta(days=21))
+    client.post(f"/book/{first.pk}/both-doses/", {"second_slot_id": second.pk})
+    dose_two = Appointment.objects.get(person=person, dose_number=2)
+    spikevax = SlotFactory(
+        centre=first.centre,
+        starts_at=tomorrow_at(10) + dt.timedelta(days=22),
+        vaccine=VaccineFactory(name="Spikevax", cvx_code="207"),
+    )
+    response = client.post(f"/appointments/{dose_two.pk}/reschedule/", {"slot_id": spikevax.pk})
+    assert response.status_code == 409
+    assert "must be the same vaccine" in response.text
+    dose_two.refresh_from_db()
+    assert dose_two.slot_id == second.pk
+
+
+def test_a_double_click_on_book_both_doses_books_them_once(citizen_client):
+    person, client = citizen_client
+    first = SlotFactory(starts_at=tomorrow_at(10))
+    second = SlotFactory(centre=first.centre, starts_at=tomorrow_at(10) + dt.timedelta(days=21))
+    url = f"/book/{first.pk}/both-doses/"
+    clicks = [client.post(url, {"second_slot_id": second.pk}) for _ in range(2)]
+    dose_one = Appointment.objects.get(person=person, dose_number=1)
+    assert [click["Location"] for click in clicks] == [f"/appointments/{dose_one.pk}/"] * 2
+    assert Appointment.objects.filter(person=person).count() == 2
+    assert Slot.objects.get(pk=first.pk).booked == Slot.objects.get(pk=second.pk).booked == 1
+
+
+def test_a_double_click_on_move_here_moves_once(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory(starts_at=tomorrow_at(10))
+    appointment = booked(client, person, slot)
+    later = SlotFactory(centre=slot.centre, starts_at=tomorrow_at(12))
+    url = f"/appointments/{appointment.pk}/reschedule/"
+    clicks = [client.post(url, {"slot_id": later.pk}) for _ in range(2)]
+    assert [click["Location"] for click in clicks] == [f"/appointments/{appointment.pk}/"] * 2
+    assert Slot.objects.get(pk=slot.pk).booked == 0
+    assert Slot.objects.get(pk=later.pk).booked == 1
+
+
+def test_a_move_without_a_chosen_time_says_what_to_do(citizen_client):
+    person, client = citizen_client
+    appointment = booked(client, person, SlotFactory())
+    response = client.post(f"/appointments/{appointment.pk}/reschedule/", {"slot_id": "abc"})
+    assert response.status_code == 400
+    assert "<title>Error:" in response.text
+    assert "Choose one of the times below." in response.text
+
+
+@pytest.mark.parametrize("form", ["cancel", "reschedule", "both doses", "book"])
+def test_a_form_without_its_csrf_token_changes_nothing_and_says_why(citizen_client, form):
+    person, client = citizen_client
+    slot = SlotFactory(starts_at=tomorrow_at(10))
+    appointment = booked(client, person, slot)
+    later = SlotFactory(centre=slot.centre, starts_at=tomorrow_at(10) + dt.timedelta(days=21))
+    url, data = {
+        "cancel": (f"/appointments/{appointment.pk}/cancel/", {}),
+        "reschedule": (f"/appointments/{appointment.pk}/reschedule/", {"slot_id": later.pk}),
+        "both doses": (f"/book/{later.pk}/both-doses/", {"second_slot_id": later.pk}),
+        "book": (f"/book/{later.pk}/", {"dose_number": "2"}),
+    }[form]
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(person.user)
+
+    response = strict.post(url, data)
+
+    assert response.status_code == 403
+    assert "The form could not be sent" in response.text
+    assert "Nothing has been changed" in response.text
+    appointment.refresh_from_db()
+    assert (appointment.status, appointment.slot_id) == ("booked", slot.pk)
+    assert Appointment.objects.filter(person=person).count() == 1
+    assert Slot.objects.get(pk=later.pk).booked == 0

@@ -1,4 +1,5 @@
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -8,10 +9,13 @@ from tests.factories import CentreFactory, SlotFactory, VaccineFactory, tomorrow
 
 pytestmark = pytest.mark.django_db
 
+MADRID = {"latitude": Decimal("40.41831"), "longitude": Decimal("-3.70275")}
+BARCELONA = {"latitude": Decimal("41.37700"), "longitude": Decimal("2.15200")}
+
 
 def test_search_finds_a_centre_by_postcode_with_or_without_spaces_in_any_case() -> None:
-    CentreFactory(name="CAP Manso", postcode="08015", town="Barcelona")
-    CentreFactory(name="Other", postcode="28014", town="Madrid")
+    CentreFactory(name="CAP Manso", postcode="08015", town="Barcelona", **BARCELONA)
+    CentreFactory(name="Other", postcode="28014", town="Madrid", **MADRID)
     for typed in ["08015", " 080 15 ", "barcelona", "cap manso"]:
         page = Client().get("/centres/", {"q": typed}).text
         assert "CAP Manso" in page, typed

@@ -8,7 +8,9 @@ def request_from(remote: str, forwarded: str | None = None):
     extra = {"REMOTE_ADDR": remote}
     if forwarded is not None:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded
-    return RequestFactory().get("/", **extra)
+    request = RequestFactory().get("/")
+    request.META.update(extra)
+    return request
 
 
 def test_without_proxies_a_forged_header_is_ignored(settings):

@@ -126,3 +126,54 @@ def test_booking_refusal_in_spanish(spanish: Client, citizen: Citizen) -> None:
     assert "Book dose 1 before dose 2." not in html
     assert "This appointment could not be booked" not in html
     assert not Appointment.objects.filter(person=citizen).exists()
+
+
+@pytest.mark.django_db
+def test_check_before_you_start_in_spanish(spanish: Client) -> None:
+    html = page(spanish, "/")
+    assert "Compruébelo antes de empezar" in html
+    assert "¿Qué dosis quiere reservar?" in html
+    assert "Quién puede pedir cita" in html
+    response = spanish.post("/check/", {"date_of_birth": "2999-01-01", "dose_number": "1"})
+    error = response.content.decode()
+    assert "<title>Error: Compruébelo antes de empezar" in error
+    assert "Hay un problema" in error
+
+
+@pytest.mark.django_db
+def test_account_pages_in_spanish(spanish: Client, citizen: Citizen) -> None:
+    assert "<h1>Su cuenta</h1>" in page(spanish, "/account/")
+    assert "Idioma de sus correos y SMS" in page(spanish, "/account/details/")
+    assert "<h1>Cambiar su contraseña</h1>" in page(spanish, "/account/password/")
+
+
+@pytest.mark.django_db
+def test_password_reset_in_spanish(spanish: Client) -> None:
+    assert "¿Ha olvidado su contraseña?" in page(spanish, "/sign-in/")
+    assert "<h1>Restablecer su contraseña</h1>" in page(spanish, "/password-reset/")
+
+
+@pytest.mark.django_db
+def test_centre_search_with_distances_in_spanish(spanish: Client) -> None:
+    SlotFactory()
+    html = page(spanish, "/centres/?near=40.42,-3.70")
+    assert "Distancias desde su ubicación." in html
+    assert "a 0,3 km" in html  # the decimal comma
+    assert "Usar mi ubicación" in html
+
+
+@pytest.mark.django_db
+def test_a_place_taken_meanwhile_in_spanish(spanish: Client, citizen: Citizen) -> None:
+    full = SlotFactory(capacity=1, booked=1)
+    SlotFactory(centre=full.centre, starts_at=full.starts_at.replace(hour=12))
+    html = spanish.post(f"/book/{full.pk}/", {"dose_number": "1"}).content.decode()
+    assert "Se acaban de reservar todas las plazas de esta franja horaria." in html
+    assert "Plazas libres cerca" in html
+    assert "Reservar esta hora" in html
+
+
+@pytest.mark.django_db
+def test_not_found_page_in_spanish(spanish: Client) -> None:
+    response = spanish.get("/appointments/not-a-page/")
+    assert response.status_code == 404
+    assert "<h1>Página no encontrada</h1>" in response.content.decode()

@@ -1,21 +1,161 @@
+from typing import Any
+
 from django import forms
+from django.conf import settings
+from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
+
+from vaxbook.accounts.models import Citizen
+
+PASSWORD_HINT = _("At least 8 characters, not only numbers, not a common password.")
+EMAIL_ERRORS = {
+    "required": _("Enter your email address."),
+    "invalid": _("Enter an email address like name@example.org."),
+}
+NAME_ERRORS = {"required": _("Enter your full name.")}
+DATE_OF_BIRTH_ERRORS = {
+    "required": _("Enter your date of birth."),
+    "invalid": _("Enter a real date, for example 1990-05-17."),
+}
 
 
 class RegistrationForm(forms.Form):
     """Parses the registration page; the rules are in accounts.services.register_citizen."""
 
-    email = forms.EmailField(label=_("Email address"), max_length=254)
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        error_messages=EMAIL_ERRORS,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    )
     password = forms.CharField(
         label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=_("At least 8 characters, not only numbers, not a common password."),
+        help_text=PASSWORD_HINT,
+        error_messages={"required": _("Enter a password.")},
     )
-    full_name = forms.CharField(label=_("Full name"), max_length=200)
+    full_name = forms.CharField(
+        label=_("Full name"),
+        max_length=200,
+        error_messages=NAME_ERRORS,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
     date_of_birth = forms.DateField(
         label=_("Date of birth"),
         help_text=_("For example 1990-05-17"),
+        error_messages=DATE_OF_BIRTH_ERRORS,
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
     )
-    phone = forms.CharField(label=_("Mobile phone (optional)"), max_length=32, required=False)
+    phone = forms.CharField(
+        label=_("Mobile phone (optional)"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+
+
+class SignInForm(auth_forms.AuthenticationForm):
+    """Django's sign-in, with a message that says what to do."""
+
+    error_messages = {
+        **auth_forms.AuthenticationForm.error_messages,
+        "invalid_login": _(
+            "The email address or the password is not right. Check both and try again."
+        ),
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = _("Email address")
+        self.fields["username"].widget.input_type = "email"
+        self.fields["username"].widget.attrs.update(autocomplete="email", spellcheck="false")
+        # The error summary takes the focus when there is one; otherwise the page starts at
+        # its top, as every other page does.
+        self.fields["username"].widget.attrs.pop("autofocus", None)
+        self.fields["username"].error_messages["required"] = _("Enter your email address.")
+        self.fields["password"].label = _("Password")
+        self.fields["password"].error_messages["required"] = _("Enter your password.")
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's password reset by email. The link in the email starts with SITE_URL, the
+    service's public address, not with whatever host the request named."""
+
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        error_messages=EMAIL_ERRORS,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    )
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        context = {**context, "site_url": settings.SITE_URL}
+        super().send_mail(
+            subject_template_name,
+            email_template_name,
+            context,
+            from_email,
+            to_email,
+            html_email_template_name,
+        )
+
+
+def _with_password_hint(form: auth_forms.SetPasswordForm) -> None:
+    new_password = form.fields["new_password1"]
+    new_password.help_text = PASSWORD_HINT
+    new_password.widget.attrs["autocomplete"] = "new-password"
+
+
+class SetPasswordForm(auth_forms.SetPasswordForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _with_password_hint(self)
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _with_password_hint(self)
+
+
+class DetailsForm(forms.Form):
+    """Parses the change-details page; the rules are in accounts.services."""
+
+    full_name = forms.CharField(
+        label=_("Full name"),
+        max_length=200,
+        error_messages=NAME_ERRORS,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone (optional)"),
+        max_length=32,
+        required=False,
+        help_text=_("For reminders by text message."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    language = forms.ChoiceField(
+        label=_("Language of your emails and text messages"),
+        choices=settings.LANGUAGES,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("Choose a language from the list.")},
+    )
+
+    @classmethod
+    def of(cls, citizen: Citizen) -> "DetailsForm":
+        return cls(
+            initial={
+                "full_name": citizen.full_name,
+                "phone": citizen.phone,
+                "language": citizen.language,
+            }
+        )

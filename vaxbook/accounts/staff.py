@@ -34,6 +34,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from vaxbook.accounts.models import StaffMembership, User
 from vaxbook.centres.models import Centre
+from vaxbook.core.ratelimit import limit_posts, sign_in_limits
 
 SIGN_IN_URL_NAME = "staff_sign_in"
 VERIFY_URL_NAME = "staff_verify"
@@ -137,6 +138,7 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str:
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "POST"])
+@limit_posts(sign_in_limits)
 def staff_sign_in(request: HttpRequest) -> HttpResponse:
     """Step 1: email address and password."""
     next_url = request.POST.get("next") or request.GET.get("next") or ""
@@ -162,6 +164,7 @@ def staff_sign_in(request: HttpRequest) -> HttpResponse:
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "POST"])
+@limit_posts(sign_in_limits)
 def staff_verify(request: HttpRequest) -> HttpResponse:
     """Step 2: the 6-digit code of the staff member's authenticator."""
     user = request.user

@@ -1,14 +1,71 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, reverse_lazy
 
-from vaxbook.accounts import views
+from vaxbook.accounts import forms, views
+from vaxbook.core.ratelimit import limit_posts, register_limits, sign_in_limits
 
 urlpatterns = [
-    path("register/", views.register, name="register"),
+    path("register/", limit_posts(register_limits)(views.register), name="register"),
     path(
         "sign-in/",
-        auth_views.LoginView.as_view(template_name="accounts/sign_in.html"),
+        limit_posts(sign_in_limits)(
+            auth_views.LoginView.as_view(
+                template_name="accounts/sign_in.html", authentication_form=forms.SignInForm
+            )
+        ),
         name="sign_in",
     ),
+    # Django's LogoutView signs out on POST only; a GET is 405, so no link or image can
+    # sign anyone out.
     path("sign-out/", auth_views.LogoutView.as_view(), name="sign_out"),
+    path("account/", views.account, name="account"),
+    path("account/details/", views.change_details, name="change_details"),
+    path(
+        "account/password/",
+        auth_views.PasswordChangeView.as_view(
+            template_name="accounts/password_change.html",
+            form_class=forms.PasswordChangeForm,
+            success_url=reverse_lazy("password_change_done"),
+        ),
+        name="password_change",
+    ),
+    path(
+        "account/password/changed/",
+        auth_views.PasswordChangeDoneView.as_view(
+            template_name="accounts/password_change_done.html"
+        ),
+        name="password_change_done",
+    ),
+    path(
+        "password-reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="accounts/password_reset.html",
+            form_class=forms.PasswordResetForm,
+            email_template_name="accounts/email/password_reset.txt",
+            subject_template_name="accounts/email/password_reset_subject.txt",
+            success_url=reverse_lazy("password_reset_sent"),
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_sent.html"),
+        name="password_reset_sent",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="accounts/password_reset_confirm.html",
+            form_class=forms.SetPasswordForm,
+            success_url=reverse_lazy("password_reset_complete"),
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="accounts/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
 ]

@@ -12,6 +12,8 @@ caught before any database lookup.
 
 import secrets
 
+from django.utils.translation import gettext as _
+
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 BASE = len(ALPHABET)  # 31, prime
 DATA_LENGTH = 8
@@ -42,11 +44,11 @@ def normalize(typed: str) -> str:
     """The stored form of a typed reference; raises MalformedReference on any typo."""
     reference = "".join(typed.split()).replace("-", "").upper()
     if len(reference) != LENGTH:
-        raise MalformedReference(f"A reference has {LENGTH} characters.")
+        raise MalformedReference(_("A reference has %(length)d characters.") % {"length": LENGTH})
     if any(char not in _VALUE for char in reference):
-        raise MalformedReference("A reference has no 0, O, 1, I or L.")
+        raise MalformedReference(_("A reference has no 0, O, 1, I or L."))
     if _weighted_sum(reference) % BASE:
-        raise MalformedReference("This reference has a typo: please check it.")
+        raise MalformedReference(_("This reference has a typo: please check it."))
     return reference
 
 

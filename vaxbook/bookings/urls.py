@@ -3,6 +3,7 @@ from django.urls import path
 from vaxbook.bookings import views
 
 urlpatterns = [
+    path("check/", views.check_eligibility, name="check_eligibility"),
     path("book/<int:slot_id>/", views.book, name="book"),
     path("book/<int:slot_id>/both-doses/", views.book_both, name="book_both"),
     path("appointments/", views.appointment_list, name="appointment_list"),

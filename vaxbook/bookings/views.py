@@ -11,15 +11,18 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from vaxbook.accounts.models import Citizen, User
-from vaxbook.bookings import queries, services
-from vaxbook.bookings.errors import AppointmentNotFound, SlotFull, SlotUnavailable
+from vaxbook.bookings import eligibility_check, queries, services
+from vaxbook.bookings.errors import AlreadyBooked, AppointmentNotFound, SlotFull, SlotUnavailable
+from vaxbook.bookings.forms import EligibilityCheckForm, initial_for
 from vaxbook.bookings.models import Appointment, AppointmentStatus
 from vaxbook.centres import queries as centre_queries
 from vaxbook.centres.models import Centre, Slot
 from vaxbook.core.errors import DomainError
+from vaxbook.core.ratelimit import booking_limits, limit_posts
 from vaxbook.credentials.qr import qr_svg
 from vaxbook.credentials.tokens import issue_token
 from vaxbook.notifications.calendar import appointment_ics
@@ -78,6 +81,7 @@ def appointment_calendar(request: HttpRequest, appointment_id: uuid.UUID) -> Htt
 
 @require_http_methods(["GET", "POST"])
 @login_required
+@limit_posts(booking_limits)
 def book(request: HttpRequest, slot_id: int) -> HttpResponse:
     """Check your answers (GET), then one POST that books through the booking service."""
     person = _citizen(request)
@@ -98,15 +102,48 @@ def book(request: HttpRequest, slot_id: int) -> HttpResponse:
         appointment = services.book_appointment(
             person=person, slot_id=slot.pk, dose_number=dose_number
         )
+    except AlreadyBooked as error:
+        # A second click on "Confirm" lands on what the first one booked.
+        repeated = _live_appointment(request, slot_id=slot.pk, dose_number=dose_number)
+        if repeated is not None:
+            return redirect("appointment", appointment_id=repeated.pk)
+        return _refused(request, slot, error)
     except DomainError as error:
-        taken = isinstance(error, SlotFull | SlotUnavailable)
-        context = {
-            "slot": slot,
-            "error": error,
-            "alternatives": centre_queries.alternatives(slot) if taken else [],
-        }
-        return render(request, "bookings/book_refused.html", context, status=409)
+        return _refused(request, slot, error, dose_number=dose_number)
     return redirect("appointment", appointment_id=appointment.pk)
+
+
+def _refused(
+    request: HttpRequest, slot: Slot, error: DomainError, *, dose_number: int | None = None
+) -> HttpResponse:
+    """Why nothing was booked; when the place was taken or closed meanwhile, the nearest
+    free places instead, each booked with one click (`dose_number`) or, without a dose,
+    a link to its check-your-answers page."""
+    taken = isinstance(error, SlotFull | SlotUnavailable)
+    context = {
+        "slot": slot,
+        "error": error,
+        "alternatives": centre_queries.alternatives(slot) if taken else None,
+        "dose_number": dose_number,
+    }
+    return render(request, "bookings/book_refused.html", context, status=409)
+
+
+def _live_appointment(
+    request: HttpRequest, *, slot_id: int, dose_number: int
+) -> Appointment | None:
+    """The person's live appointment for this dose in this slot, if they hold one."""
+    assert isinstance(request.user, User)  # noqa: S101 (login_required guarantees it)
+    return next(
+        (
+            appointment
+            for appointment in queries.own_appointments(request.user)
+            if appointment.is_live
+            and appointment.slot_id == slot_id
+            and appointment.dose_number == dose_number
+        ),
+        None,
+    )
 
 
 def _citizen(request: HttpRequest) -> Citizen:
@@ -133,9 +170,11 @@ def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @login_required
+@limit_posts(booking_limits)
 def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     """Choose another time at the same centre (GET, by day); one POST moves the appointment.
-    When the move fails, the old appointment stands and the page says why."""
+    When the move fails, the old appointment stands and the page says why; when the new
+    place was taken meanwhile, it offers the nearest free places, one click each."""
     appointment = _own(request, appointment_id)
     centre = appointment.slot.centre
     day = _day_from(request, centre, default=appointment.slot.local_date)
@@ -150,14 +189,36 @@ def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
         return render(request, "bookings/reschedule.html", context)
     try:
         new_slot_id = int(request.POST.get("slot_id", ""))
+    except ValueError:
+        context["error"] = SlotUnavailable(_("Choose one of the times below."))
+        return render(request, "bookings/reschedule.html", context, status=400)
+    if new_slot_id == appointment.slot_id and appointment.status == AppointmentStatus.BOOKED:
+        # A second click on "Move here": the first one has moved it already.
+        return redirect("appointment", appointment_id=appointment.pk)
+    try:
         services.reschedule_appointment(
             person=_citizen(request), appointment_id=appointment.pk, new_slot_id=new_slot_id
         )
-    except ValueError:
-        return render(request, "bookings/reschedule.html", context, status=400)
     except DomainError as error:
-        return render(request, "bookings/reschedule.html", {**context, "error": error}, status=409)
+        context["error"] = error
+        if isinstance(error, SlotFull | SlotUnavailable):
+            wanted = Slot.objects.select_related("centre", "vaccine").filter(pk=new_slot_id)
+            context["alternatives"] = _alternatives_to(wanted.first(), keep=appointment.slot_id)
+        return render(request, "bookings/reschedule.html", context, status=409)
     return redirect("appointment", appointment_id=appointment.pk)
+
+
+def _alternatives_to(slot: Slot | None, *, keep: int) -> centre_queries.Alternatives | None:
+    """Alternatives to a slot that could not be had, leaving out the slot `keep` (the
+    person's current one)."""
+    if slot is None:
+        return None
+    found = centre_queries.alternatives(slot)
+    return centre_queries.Alternatives(
+        same_day=[other for other in found.same_day if other.pk != keep],
+        next_days=[other for other in found.next_days if other.pk != keep],
+        nearby=[other for other in found.nearby if other.slot.pk != keep],
+    )
 
 
 def _day_from(request: HttpRequest, centre: Centre, *, default: dt.date) -> dt.date:
@@ -171,6 +232,7 @@ def _day_from(request: HttpRequest, centre: Centre, *, default: dt.date) -> dt.d
 
 @require_http_methods(["GET", "POST"])
 @login_required
+@limit_posts(booking_limits)
 def book_both(request: HttpRequest, slot_id: int) -> HttpResponse:
     """Dose 2 with dose 1 in `slot_id`: the day proposed at the vaccine's interval at the
     same centre, changeable; one POST books both places or neither."""
@@ -198,6 +260,33 @@ def book_both(request: HttpRequest, slot_id: int) -> HttpResponse:
         dose_one, _dose_two = services.book_both_doses(
             person=person, first_slot_id=first.pk, second_slot_id=second_slot_id
         )
+    except AlreadyBooked as error:
+        # A second click on "Book both doses" lands on what the first one booked.
+        repeated = _live_appointment(request, slot_id=first.pk, dose_number=1)
+        if repeated is not None and _live_appointment(
+            request, slot_id=second_slot_id, dose_number=2
+        ):
+            return redirect("appointment", appointment_id=repeated.pk)
+        return render(request, "bookings/book_both.html", {**context, "error": error}, status=409)
     except DomainError as error:
+        first.refresh_from_db(fields=["booked", "is_open"])
+        first_gone = not first.remaining or not first.is_open
+        if isinstance(error, SlotFull | SlotUnavailable) and first_gone:
+            # The first dose's place went: the second is chosen again after the first.
+            return _refused(request, first, error)
         return render(request, "bookings/book_both.html", {**context, "error": error}, status=409)
     return redirect("appointment", appointment_id=dose_one.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def check_eligibility(request: HttpRequest) -> HttpResponse:
+    """Check before you start (no account needed): which vaccines and doses the person
+    could book, or a page that says why not yet and from when. Posted, so that the date
+    of birth stays out of addresses and logs."""
+    form = EligibilityCheckForm(request.POST or None, initial=initial_for(request.user))
+    if request.method == "POST" and form.is_valid():
+        answer = eligibility_check.check_eligibility(**form.cleaned_data)
+        template = "bookings/eligible.html" if answer.bookable else "bookings/not_eligible.html"
+        return render(request, template, {"answer": answer})
+    status = 400 if form.errors else 200
+    return render(request, "bookings/check.html", {"form": form}, status=status)

@@ -8,24 +8,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from vaxbook.centres import queries
-from vaxbook.centres.models import Centre, Vaccine
+from vaxbook.centres.forms import CentreSearchForm
+from vaxbook.centres.models import Centre
 
 
 @require_GET
 def centre_search(request: HttpRequest) -> HttpResponse:
-    text = request.GET.get("q", "")[:100]
-    vaccine_id = _int_or_none(request.GET.get("vaccine"))
-    results = queries.search_centres(text=text, vaccine_id=vaccine_id)
-    return render(
-        request,
-        "centres/search.html",
-        {
-            "results": results,
-            "q": text,
-            "vaccine_id": vaccine_id,
-            "vaccines": Vaccine.objects.order_by("name"),
-        },
-    )
+    form = CentreSearchForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        context = {"form": form, "search": None}
+        return render(request, "centres/search.html", context, status=400)
+    search = queries.find_centres(**(form.search_arguments() if form.is_bound else {}))
+    return render(request, "centres/search.html", {"form": form, "search": search})
 
 
 @require_GET
@@ -49,10 +43,3 @@ def centre_day(request: HttpRequest, centre_id: int) -> HttpResponse:
             "next_day": day + dt.timedelta(days=1),
         },
     )
-
-
-def _int_or_none(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw else None
-    except ValueError:
-        return None

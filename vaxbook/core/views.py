@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from vaxbook.bookings.forms import EligibilityCheckForm, initial_for
 from vaxbook.centres.models import Centre
 
 logger = logging.getLogger(__name__)
@@ -27,4 +28,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     centres = Centre.objects.filter(is_active=True)
-    return render(request, "core/home.html", {"centres": centres, "centre_count": len(centres)})
+    context = {
+        "centres": centres,
+        "centre_count": len(centres),
+        "check_form": EligibilityCheckForm(initial=initial_for(request.user)),
+    }
+    return render(request, "core/home.html", context)

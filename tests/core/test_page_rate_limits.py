@@ -1,0 +1,59 @@
+"""Rate limits on the pages: sign-in, registration and booking (the API has its own tests)."""
+
+import pytest
+
+from tests.factories import CitizenFactory, SlotFactory
+from vaxbook.accounts.models import User
+from vaxbook.bookings.models import Appointment
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def tight_limits(settings):
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "sign_in_account": "3/m",
+        "sign_in_address": "100/m",
+        "register_address": "2/h",
+        "booking_account": "2/m",
+    }
+
+
+def test_password_guessing_on_one_account_is_stopped_with_a_clear_429(client):
+    CitizenFactory(user__email="ada@example.org")
+    for _ in range(3):
+        response = client.post("/sign-in/", {"username": "ada@example.org", "password": "no"})
+        assert response.status_code == 200  # the form says the password is wrong
+    response = client.post("/sign-in/", {"username": "ADA@example.org ", "password": "no"})
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert b"Too many attempts" in response.content
+    # Reading the page is never limited.
+    assert client.get("/sign-in/").status_code == 200
+
+
+def test_registrations_from_one_address_are_limited(client):
+    for n in range(2):
+        client.post("/register/", {"email": f"new{n}@example.org"})
+    response = client.post(
+        "/register/",
+        {
+            "email": "third@example.org",
+            "password1": "a-long-test-password",
+            "password2": "a-long-test-password",
+            "full_name": "Third Person",
+            "date_of_birth": "1980-01-01",
+        },
+    )
+    assert response.status_code == 429
+    assert not User.objects.filter(email="third@example.org").exists()
+
+
+def test_a_booking_script_is_limited_per_account_and_books_nothing_more(client):
+    person = CitizenFactory()
+    client.force_login(person.user)
+    slots = [SlotFactory(capacity=5) for _ in range(3)]
+    statuses = [client.post(f"/book/{slot.pk}/", {"dose_number": 1}).status_code for slot in slots]
+    assert statuses[-1] == 429
+    assert Appointment.objects.filter(person=person).count() <= 1
