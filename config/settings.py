@@ -4,6 +4,8 @@
 import os
 from pathlib import Path
 
+from django.utils.csp import CSP
+
 from config import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -24,6 +26,9 @@ INSTALLED_APPS = [
     "vaxbook.credentials",
     "vaxbook.notifications",
     "vaxbook.checkin",
+    "vaxbook.management",
+    "vaxbook.api",
+    "vaxbook.audit",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -34,6 +39,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # Serves the API docs' Swagger UI from our static files, not a CDN.
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -47,6 +54,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -95,7 +103,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
-TIME_ZONE = "UTC"
+# The health authority's clock: the admin shows and takes times in it, and campaign openings
+# ("from Monday 08:00") are announced in it. Each centre's pages use the centre's own zone.
+TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Madrid")
 USE_I18N = True
 USE_TZ = True
 
@@ -111,6 +121,22 @@ STORAGES = {
 # HTTP to HTTPS and sets X-Forwarded-Proto for Django.
 HTTPS = env.env_bool("HTTPS", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A strict Content-Security-Policy: scripts, styles, images and requests from our own origin
+# only (static files are self-hosted), no inline script or style anywhere, no framing. QR
+# codes and icons inline as data: images. The staff scan page reads the camera with
+# getUserMedia, which CSP does not govern.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 # How many reverse proxies (nginx, a load balancer) stand in front of the app and append to
 # X-Forwarded-For. The client address (rate limits, audit log) is the entry that many hops
 # from the right; with 0 it is REMOTE_ADDR and the header, which anyone can forge, is ignored.
@@ -163,6 +189,23 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "vaxbook <no-reply@vax
 # SMS: a file backend under var/sms/ unless a provider is configured.
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "vaxbook.notifications.sms.FileBackend")
 SMS_FILE_PATH = VAR_DIR / "sms"
+
+# JSON API (vaxbook.api): how long a bearer token from POST /api/v1/auth/token lives.
+API_TOKEN_LIFETIME_SECONDS = int(os.environ.get("API_TOKEN_LIFETIME_SECONDS", "43200"))
+
+# Rate limits (vaxbook.core.ratelimit), counted in the cache: shared by every worker with
+# REDIS_URL, per process without it. "<requests>/<period>", period in s, m, h or d ("30/m",
+# "10/h"), or "off". Per client address, and per account (the email address signing in, or
+# the bearer token's user).
+RATE_LIMITS = {
+    "sign_in_address": os.environ.get("RATE_LIMIT_SIGN_IN_ADDRESS", "30/m"),
+    "sign_in_account": os.environ.get("RATE_LIMIT_SIGN_IN_ACCOUNT", "10/m"),
+    "register_address": os.environ.get("RATE_LIMIT_REGISTER_ADDRESS", "20/h"),
+    "booking_account": os.environ.get("RATE_LIMIT_BOOKING_ACCOUNT", "20/m"),
+    "booking_address": os.environ.get("RATE_LIMIT_BOOKING_ADDRESS", "600/m"),
+    "validation_account": os.environ.get("RATE_LIMIT_VALIDATION_ACCOUNT", "120/m"),
+    "validation_address": os.environ.get("RATE_LIMIT_VALIDATION_ADDRESS", "1200/m"),
+}
 
 LOGGING = {
     "version": 1,

@@ -1,16 +1,30 @@
 from django.contrib import admin
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
 
+from config.api import api
 from vaxbook.core import views as core_views
+
+# The admin asks for the second factor too (the code of the user's TOTP device).
+admin.site.__class__ = OTPAdminSite
 
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/smart-scheduling/", include("vaxbook.centres.smart_urls")),
+    path("api/v1/", api.urls),
     path("", include("vaxbook.credentials.urls")),
     path("", include("vaxbook.accounts.urls")),
     path("", include("vaxbook.bookings.urls")),
     path("", include("vaxbook.centres.urls")),
     path("", include("vaxbook.checkin.urls")),
+    path("", include("vaxbook.management.urls")),
 ]
+
+# Under /api/ these answer application/problem+json; elsewhere Django's own pages.
+handler400 = "vaxbook.api.problems.bad_request"
+handler403 = "vaxbook.api.problems.permission_denied"
+handler404 = "vaxbook.api.problems.page_not_found"
+handler500 = "vaxbook.api.problems.server_error"

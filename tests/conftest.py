@@ -1,9 +1,15 @@
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import LazySettings
+from django.core.cache import cache
+from django.test import Client
 from django.utils import translation
+
+from tests.staff_clients import verified_client
+from vaxbook.centres import policy
 
 
 @pytest.fixture(autouse=True)
@@ -34,3 +40,27 @@ def english_unless_a_test_asks() -> Iterator[None]:
     # not inherit it.
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def fresh_campaign_policy() -> Iterator[None]:
+    # The policy is kept in memory per process; a test's openings vanish with its
+    # transaction, so no test may see another's.
+    policy.forget_rules()
+    yield
+    policy.forget_rules()
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> Iterator[None]:
+    # Rate limits count in the cache (Redis when REDIS_URL is set): no test may inherit
+    # another's counts.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def admin_client(admin_user: Any) -> Client:
+    # The admin takes a second factor like every staff page (django-otp's admin site).
+    return verified_client(admin_user)

@@ -7,6 +7,7 @@ from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at
+from tests.staff_clients import verified_client
 from vaxbook.accounts.models import StaffRole, User
 from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment, AppointmentStatus
@@ -40,17 +41,6 @@ def appointment(centre) -> Appointment:
     person = CitizenFactory(full_name="Ada Lovelace", date_of_birth=dt.date(1961, 2, 28))
     with time_machine.travel(at(10, day=DAY - dt.timedelta(days=2))):
         return services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
-
-
-def verified_client(user: User) -> Client:
-    """A client signed in with password and second factor."""
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session["otp_device_id"] = device.persistent_id
-    session.save()
-    return client
 
 
 @pytest.fixture

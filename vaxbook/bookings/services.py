@@ -28,13 +28,17 @@ vaxbook.bookings.errors exception, nothing.
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vaxbook.accounts.models import Citizen, StaffStep, User
+from vaxbook.audit.models import AuditAction
+from vaxbook.audit.services import record_event
 from vaxbook.bookings import eligibility, references, sql
 from vaxbook.bookings.errors import (
     AlreadyBooked,
@@ -48,11 +52,14 @@ from vaxbook.bookings.errors import (
     SlotUnavailable,
 )
 from vaxbook.bookings.models import (
+    LOT_NUMBER_MAX_LENGTH,
     Appointment,
     AppointmentStatus,
+    InjectionSite,
     VaccinationRecord,
 )
 from vaxbook.centres.models import Slot
+from vaxbook.centres.permissions import may_manage
 from vaxbook.notifications.events import Event
 from vaxbook.notifications.services import announce
 
@@ -61,11 +68,20 @@ from vaxbook.notifications.services import announce
 REFERENCE_ATTEMPTS = 5
 
 
+# Called with the appointment (as changed, or as read before the change for a cancellation)
+# inside the citizen operation's transaction, after its writes: the API records an
+# idempotency key there, so the key exists exactly when the change does. Whatever it raises
+# rolls the whole operation back and propagates.
+type Within = Callable[[Appointment], None]
+
+
 # --- citizens: book, cancel, reschedule -------------------------------------------------
 
 
-def book_appointment(*, person: Citizen, slot_id: int, dose_number: int) -> Appointment:
-    """Book one dose for `person` in slot `slot_id`."""
+def book_appointment(
+    *, person: Citizen, slot_id: int, dose_number: int, within: Within | None = None
+) -> Appointment:
+    """Book one dose for `person` in slot `slot_id`. `within`: see Within."""
     now = timezone.now()
     slot = _load_slot(slot_id, now)
 
@@ -79,12 +95,15 @@ def book_appointment(*, person: Citizen, slot_id: int, dose_number: int) -> Appo
                 day=slot.local_date,
                 held=holder.held,
             )
+            _check_policy(holder, slot, dose_number, now)
             _take_place(slot.pk, now)
             appointment = _insert_appointment(
                 person_id=person.pk, slot=slot, dose_number=dose_number, now=now
             )
             appointment.person = person
             announce(appointment=appointment, event=Event.BOOKED)
+            if within is not None:
+                within(appointment)
             return appointment
 
     return _with_fresh_reference_on_collision(book)
@@ -115,6 +134,7 @@ def book_both_doses(
                 day=first.local_date,
                 held=holder.held,
             )
+            _check_policy(holder, first, 1, now)
             first_dose = eligibility.HeldDose(
                 appointment_id=uuid.uuid4(),
                 dose_number=1,
@@ -129,6 +149,7 @@ def book_both_doses(
                 day=second.local_date,
                 held=[*holder.held, first_dose],
             )
+            _check_policy(holder, second, 2, now)
             for slot_id in sorted((first.pk, second.pk)):
                 _take_place(slot_id, now)
             booked = (
@@ -143,8 +164,11 @@ def book_both_doses(
     return _with_fresh_reference_on_collision(book)
 
 
-def cancel_appointment(*, person: Citizen, appointment_id: uuid.UUID) -> Appointment:
-    """Cancel the person's own booked appointment; its place goes back to the slot."""
+def cancel_appointment(
+    *, person: Citizen, appointment_id: uuid.UUID, within: Within | None = None
+) -> Appointment:
+    """Cancel the person's own booked appointment; its place goes back to the slot.
+    `within`: see Within."""
     now = timezone.now()
     with transaction.atomic(durable=True):
         _lock_person(person.pk)
@@ -164,13 +188,19 @@ def cancel_appointment(*, person: Citizen, appointment_id: uuid.UUID) -> Appoint
         _give_back_place(appointment.slot_id)
         appointment.person = person
         announce(appointment=appointment, event=Event.CANCELLED)  # no reason: the person's own
+        if within is not None:
+            within(appointment)
     return Appointment.objects.select_related("slot__centre", "slot__vaccine").get(
         pk=appointment.pk
     )
 
 
 def reschedule_appointment(
-    *, person: Citizen, appointment_id: uuid.UUID, new_slot_id: int
+    *,
+    person: Citizen,
+    appointment_id: uuid.UUID,
+    new_slot_id: int,
+    within: Within | None = None,
 ) -> Appointment:
     """Move the person's booked appointment to another slot, keeping its reference.
 
@@ -192,6 +222,7 @@ def reschedule_appointment(
             day=new_slot.local_date,
             held=[dose for dose in holder.held if dose.appointment_id != appointment.pk],
         )
+        _check_policy(holder, new_slot, appointment.dose_number, now)
         # A receptionist may check the person in meanwhile (staff take no person lock):
         # the move applies only to a still-booked appointment in its old slot.
         moved = Appointment.objects.filter(
@@ -206,6 +237,8 @@ def reschedule_appointment(
                 _give_back_place(slot_id)
         appointment.person, appointment.slot = person, new_slot
         announce(appointment=appointment, event=Event.RESCHEDULED)
+        if within is not None:
+            within(appointment)
     return Appointment.objects.select_related("slot__centre", "slot__vaccine").get(
         pk=appointment.pk
     )
@@ -214,12 +247,18 @@ def reschedule_appointment(
 # --- staff: the day of vaccination -----------------------------------------------------
 
 
-def check_in(*, appointment_id: uuid.UUID, staff: User, slot_id: int | None = None) -> Appointment:
+def check_in(
+    *,
+    appointment_id: uuid.UUID,
+    staff: User,
+    slot_id: int | None = None,
+    client_address: str | None = None,
+) -> Appointment:
     """booked -> checked_in. Of two receptionists checking one person in at once, exactly one
     succeeds; the other gets InvalidTransition with status `checked_in`.
 
     `slot_id`, when given, is the slot a validation saw: the person is checked in only if
-    the appointment has not been moved since."""
+    the appointment has not been moved since. The check-in is audited in its transaction."""
     now = timezone.now()
     with transaction.atomic(durable=True):
         appointment = _appointment(appointment_id)
@@ -236,39 +275,86 @@ def check_in(*, appointment_id: uuid.UUID, staff: User, slot_id: int | None = No
             checked_in_at=now,
             checked_in_by=staff,
         )
+        _audit(
+            AuditAction.CHECK_IN, AppointmentStatus.CHECKED_IN, appointment, staff, client_address
+        )
     return _appointment(appointment_id)
 
 
 def record_vaccination(
-    *, appointment_id: uuid.UUID, staff: User, lot_number: str
+    *,
+    appointment_id: uuid.UUID,
+    staff: User,
+    lot_number: str,
+    injection_site: InjectionSite | str = "",
+    administered_at: dt.datetime | None = None,
+    client_address: str | None = None,
 ) -> VaccinationRecord:
-    """checked_in -> vaccinated, with the record of the dose given (vaccine, lot, time, who)."""
+    """checked_in -> vaccinated, with the record of the dose given (the appointment's
+    vaccine, lot, injection site, time, who), audited in the same transaction.
+
+    `administered_at` defaults to now; it may not be in the future nor before the person
+    was checked in (to the minute: a time typed as 10:03 for a check-in at 10:03:27 is
+    fine)."""
     lot_number = lot_number.strip()
     if not lot_number:
         raise InvalidRecord(_("The lot number is required."))
+    if len(lot_number) > LOT_NUMBER_MAX_LENGTH:
+        raise InvalidRecord(
+            _("The lot number is at most %(max)d characters.") % {"max": LOT_NUMBER_MAX_LENGTH}
+        )
+    if injection_site not in ("", *InjectionSite.values):
+        raise InvalidRecord(_("Choose where the dose was injected."))
     now = timezone.now()
+    given_at = now if administered_at is None else administered_at
+    if given_at.tzinfo is None:
+        raise ValueError("administered_at must be an aware datetime.")
+    if given_at > now:
+        raise InvalidRecord(_("The time the dose was given cannot be in the future."))
     with transaction.atomic(durable=True):
         appointment = _appointment(appointment_id)
         _ensure_staff_may(staff, StaffStep.VACCINATE, appointment)
+        checked_in_at = appointment.checked_in_at
+        if checked_in_at is not None and given_at < checked_in_at.replace(second=0, microsecond=0):
+            raise InvalidRecord(
+                _("The time the dose was given cannot be before the person was checked in.")
+            )
         _move_status(
             appointment,
             AppointmentStatus.CHECKED_IN,
             AppointmentStatus.VACCINATED,
-            vaccinated_at=now,
+            vaccinated_at=given_at,
         )
         record = VaccinationRecord.objects.create(
             appointment=appointment,
             vaccine_id=appointment.slot.vaccine_id,
             lot_number=lot_number,
-            administered_at=now,
+            injection_site=injection_site,
+            administered_at=given_at,
             administered_by=staff,
         )
         announce(appointment=appointment, event=Event.VACCINATED)
+        _audit(
+            AuditAction.VACCINATION,
+            AppointmentStatus.VACCINATED,
+            appointment,
+            staff,
+            client_address,
+            detail={
+                "vaccine_id": appointment.slot.vaccine_id,
+                "lot_number": lot_number,
+                "injection_site": str(injection_site),
+                "administered_at": given_at.isoformat(),
+            },
+        )
         return record
 
 
-def mark_no_show(*, appointment_id: uuid.UUID, staff: User) -> Appointment:
-    """booked -> no_show, once the appointment's time has come. The place stays used."""
+def mark_no_show(
+    *, appointment_id: uuid.UUID, staff: User, client_address: str | None = None
+) -> Appointment:
+    """booked -> no_show, once the appointment's time has come. The place stays used. The
+    change is audited in its transaction."""
     now = timezone.now()
     with transaction.atomic(durable=True):
         appointment = _appointment(appointment_id)
@@ -279,7 +365,96 @@ def mark_no_show(*, appointment_id: uuid.UUID, staff: User) -> Appointment:
                 status=appointment.status,
             )
         _move_status(appointment, AppointmentStatus.BOOKED, AppointmentStatus.NO_SHOW)
+        _audit(AuditAction.NO_SHOW, AppointmentStatus.NO_SHOW, appointment, staff, client_address)
     return _appointment(appointment_id)
+
+
+# --- centres: closing slots ------------------------------------------------------------
+
+
+def cancel_for_centre_closure(
+    *, staff: User, slot_ids: Collection[int], reason: str
+) -> list[Appointment]:
+    """Close the slots `slot_ids` (of one centre, none started) for booking and cancel their
+    booked appointments with the centre's `reason`: each place goes back to its slot, and
+    each person is told why, with a link to book again. Returns the cancelled appointments.
+
+    Checked-in appointments stay as they are: that person is already at the centre.
+    Runs in the caller's transaction when there is one (vaxbook.centres.services adds its
+    audit row to it), in one of its own otherwise: all of it happens, or none.
+
+    Locks follow the engine's order, appointments before slots:
+    1. each booked appointment is cancelled by a conditional update on its status and slot
+       (a person cancelling, rescheduling or being checked in meanwhile wins or loses
+       cleanly, as against any staff step);
+    2. the slots, in ascending id order, close and get back the places of step 1;
+    3. a booking that committed between 1 and 2 is in a slot closed now, which nobody can
+       book any more: it is cancelled too. Rows locked by someone else are skipped, not
+       waited for (we hold their slot: waiting could deadlock): such an appointment is being
+       cancelled, moved away or checked in, and a move into a closed slot fails.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("Closing slots needs the centre's reason: the people affected are told.")
+    now = timezone.now()
+    ids = sorted(set(slot_ids))
+    with transaction.atomic():
+        slots = {
+            slot.pk: slot
+            for slot in Slot.objects.select_related("centre", "vaccine").filter(pk__in=ids)
+        }
+        if not ids or len(slots) != len(ids):
+            raise SlotUnavailable(_("This time slot does not exist."))
+        centre_ids = {slot.centre_id for slot in slots.values()}
+        if len(centre_ids) != 1 or not may_manage(staff, centre_ids.pop()):
+            raise NotPermitted(_("Your role at this centre does not allow this."))
+        if any(slot.starts_at <= now for slot in slots.values()):
+            raise SlotUnavailable(_("This time slot has already started."))
+
+        cancelled = _cancel_booked(slots, reason, now, skip_locked=False)
+        _close_and_give_back(ids, cancelled, close=True)
+        late = _cancel_booked(slots, reason, now, skip_locked=True)
+        _close_and_give_back(ids, late, close=False)
+    return cancelled + late
+
+
+def _cancel_booked(
+    slots: dict[int, Slot], reason: str, now: dt.datetime, *, skip_locked: bool
+) -> list[Appointment]:
+    booked = Appointment.objects.select_related("person__user").filter(
+        slot_id__in=list(slots), status=AppointmentStatus.BOOKED
+    )
+    if skip_locked:
+        booked = booked.select_for_update(skip_locked=True, of=("self",))
+    cancelled = []
+    for appointment in booked.order_by("pk"):
+        if not Appointment.objects.filter(
+            pk=appointment.pk, status=AppointmentStatus.BOOKED, slot_id=appointment.slot_id
+        ).update(status=AppointmentStatus.CANCELLED, cancelled_at=now, cancellation_reason=reason):
+            continue
+        appointment.status = AppointmentStatus.CANCELLED
+        appointment.cancelled_at, appointment.cancellation_reason = now, reason
+        appointment.slot = slots[appointment.slot_id]
+        announce(appointment=appointment, event=Event.CANCELLED, reason=reason)
+        cancelled.append(appointment)
+    return cancelled
+
+
+def _close_and_give_back(slot_ids: list[int], cancelled: list[Appointment], *, close: bool) -> None:
+    freed: dict[int, int] = {}
+    for appointment in cancelled:
+        freed[appointment.slot_id] = freed.get(appointment.slot_id, 0) + 1
+    for slot_id in slot_ids:
+        places = freed.get(slot_id, 0)
+        if not places and not close:
+            continue
+        changes: dict[str, object] = {"booked": F("booked") - places} if places else {}
+        if close:
+            changes["is_open"] = False
+        # Cannot fail while every write goes through this module: each place freed here
+        # was taken by an appointment this transaction has just cancelled.
+        if not Slot.objects.filter(pk=slot_id, booked__gte=places).update(**changes):
+            raise RuntimeError(f"Slot {slot_id} has fewer than {places} places to give back.")
 
 
 # --- the pieces ------------------------------------------------------------------------
@@ -287,15 +462,27 @@ def mark_no_show(*, appointment_id: uuid.UUID, staff: User) -> Appointment:
 
 def _load_slot(slot_id: int, now: dt.datetime) -> Slot:
     """The slot with its centre and vaccine, if it can be booked at all (full or not)."""
-    try:
-        slot = Slot.objects.select_related("centre", "vaccine").get(pk=slot_id)
-    except Slot.DoesNotExist:
-        raise SlotUnavailable(_("This time slot does not exist.")) from None
+    slot = sql.load_slot(slot_id)
+    if slot is None:
+        raise SlotUnavailable(_("This time slot does not exist."))
     if not (slot.is_open and slot.centre.is_active):
         raise SlotUnavailable(_("This time slot is closed for booking."))
     if slot.starts_at <= now:
         raise SlotUnavailable(_("This time slot has already started."))
     return slot
+
+
+def _check_policy(holder: sql.LockedPerson, slot: Slot, dose_number: int, now: dt.datetime) -> None:
+    # The campaign's cohort openings (vaxbook.centres.policy), on the same instant `now` as
+    # the rest of the operation: a cohort opening at 08:00 books from 08:00:00.
+    eligibility.check_campaign_policy(
+        date_of_birth=holder.date_of_birth,
+        priority_group=holder.priority_group,
+        vaccine=slot.vaccine,
+        dose_number=dose_number,
+        day=slot.local_date,
+        now=now,
+    )
 
 
 def _lock_person(person_id: int) -> sql.LockedPerson:
@@ -386,6 +573,25 @@ def _ensure_staff_may(staff: User, step: StaffStep, appointment: Appointment) ->
     """Staff act only at centres they belong to, within their role; administrators anywhere."""
     if not staff.may_at(appointment.slot.centre_id, step):
         raise NotPermitted(_("Your role at this centre does not allow this."))
+
+
+def _audit(
+    action: AuditAction,
+    outcome: str,
+    appointment: Appointment,
+    staff: User,
+    client_address: str | None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    record_event(
+        actor=staff,
+        action=action,
+        centre_id=appointment.slot.centre_id,
+        appointment_id=appointment.pk,
+        outcome=outcome,
+        client_address=client_address,
+        detail=detail,
+    )
 
 
 def _ensure_changeable(appointment: Appointment, now: dt.datetime) -> None:

@@ -7,14 +7,18 @@ service tests run these statements on both databases.
 """
 
 import datetime as dt
+import functools
 import uuid
 import zoneinfo
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 
 from vaxbook.bookings.eligibility import HeldDose
 from vaxbook.bookings.models import LIVE_STATUSES, Appointment, AppointmentStatus
+from vaxbook.centres.models import Centre, Slot, Vaccine
 
 _LIVE = ", ".join(f"'{status}'" for status in LIVE_STATUSES)
 
@@ -22,7 +26,7 @@ _LIVE = ", ".join(f"'{status}'" for status in LIVE_STATUSES)
 # returns the locked row as committed, but rows it joins from other tables as they were
 # when the statement started, so a join here could miss the appointment that the previous
 # lock holder just booked. The second statement starts after the lock is ours.
-_LOCK_PERSON = "SELECT date_of_birth FROM accounts_citizen WHERE id = %s"
+_LOCK_PERSON = "SELECT date_of_birth, priority_group FROM accounts_citizen WHERE id = %s"
 
 _HELD_DOSES = f"""
     SELECT a.id, a.dose_number, a.status, a.vaccinated_at,
@@ -54,14 +58,70 @@ _INSERT_APPOINTMENT = """
 """
 
 
+def load_slot(slot_id: int) -> Slot | None:
+    """The slot with its centre and vaccine (one statement), or None if there is none.
+
+    What `Slot.objects.select_related("centre", "vaccine").get(pk=...)` returns, built from
+    the columns the models declare, through the same converters the ORM applies."""
+    with connection.cursor() as cursor:
+        cursor.execute(_slot_query(), [slot_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    slot_end = len(Slot._meta.concrete_fields)
+    centre_end = slot_end + len(Centre._meta.concrete_fields)
+    slot = _instance(Slot, row[:slot_end])
+    slot.centre = _instance(Centre, row[slot_end:centre_end])
+    slot.vaccine = _instance(Vaccine, row[centre_end:])
+    return slot
+
+
+@functools.cache
+def _slot_query() -> str:
+    def columns(model: type[models.Model], alias: str) -> str:
+        return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+
+    return (
+        f"SELECT {columns(Slot, 's')}, {columns(Centre, 'c')}, {columns(Vaccine, 'v')}"  # noqa: S608 (column names from our models)
+        " FROM centres_slot s JOIN centres_centre c ON c.id = s.centre_id"
+        " JOIN centres_vaccine v ON v.id = s.vaccine_id WHERE s.id = %s"
+    )
+
+
+type _Converter = Callable[[Any, Any, Any], Any]
+
+
+@functools.cache
+def _converters(model: type[models.Model]) -> list[tuple[Any, list[_Converter]]]:
+    out = []
+    for field in model._meta.concrete_fields:
+        column = field.get_col(model._meta.db_table)
+        out.append(
+            (column, connection.ops.get_db_converters(column) + field.get_db_converters(connection))
+        )
+    return out
+
+
+def _instance[M: models.Model](model: type[M], row: Sequence[Any]) -> M:
+    values = []
+    for value, (column, converters) in zip(row, _converters(model), strict=True):
+        for convert in converters:
+            value = convert(value, column, connection)
+        values.append(value)
+    names = [field.attname for field in model._meta.concrete_fields]
+    return model.from_db(connection.alias, names, values)
+
+
 @dataclass(frozen=True)
 class LockedPerson:
     date_of_birth: dt.date
+    priority_group: str
     held: list[HeldDose]
 
 
 def lock_person(person_id: int) -> LockedPerson | None:
-    """Lock the person's row for this transaction; their date of birth and live doses."""
+    """Lock the person's row for this transaction; their date of birth, priority group and
+    live doses."""
     sql = _LOCK_PERSON
     if connection.features.has_select_for_update:  # PostgreSQL; on SQLite, BEGIN IMMEDIATE
         sql += " FOR UPDATE"  # has already given this transaction the whole database
@@ -82,7 +142,7 @@ def lock_person(person_id: int) -> LockedPerson | None:
         )
         for pk, dose, status, vaccinated_at, vaccine_id, starts_at, zone in doses
     ]
-    return LockedPerson(date_of_birth=row[0], held=held)
+    return LockedPerson(date_of_birth=row[0], priority_group=row[1], held=held)
 
 
 def take_place(slot_id: int, now: dt.datetime) -> bool:

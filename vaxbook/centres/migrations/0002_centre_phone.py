@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('centres', '0001_initial'),
+        ("centres", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='centre',
-            name='phone',
-            field=models.CharField(blank=True, max_length=32, verbose_name='telephone'),
+            model_name="centre",
+            name="phone",
+            field=models.CharField(blank=True, max_length=32, verbose_name="telephone"),
         ),
     ]
