@@ -140,6 +140,8 @@ SECURE_CSP = {
 # How many reverse proxies (nginx, a load balancer) stand in front of the app and append to
 # X-Forwarded-For. The client address (rate limits, audit log) is the entry that many hops
 # from the right; with 0 it is REMOTE_ADDR and the header, which anyone can forge, is ignored.
+# The name authenticator apps show next to the staff member's account.
+OTP_TOTP_ISSUER = "vaxbook"
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS

@@ -1,3 +1,5 @@
+import base64
+
 import pytest
 from django.test import Client
 from django_otp.oath import totp
@@ -108,20 +110,74 @@ def test_a_citizen_cannot_use_staff_sign_in(client: Client) -> None:
     assert "_auth_user_id" not in client.session
 
 
-def test_staff_without_an_authenticator_are_told_to_ask_an_administrator(
-    client: Client, staff
-) -> None:
+def enrol_page(client: Client, staff: User):
     response = sign_in(client, staff)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/staff/authenticator/")
+    return client.get(response["Location"])
 
-    assert response.status_code == 403
-    assert "Ask an administrator" in response.content.decode()
-    assert "_auth_user_id" not in client.session
+
+def test_staff_without_an_authenticator_add_one_at_their_first_sign_in(
+    client: Client, staff, centre
+) -> None:
+    page = enrol_page(client, staff)
+    assert page.status_code == 200
+    assert "<svg" in page.content.decode()  # the QR code of the new secret
+    device = TOTPDevice.objects.get(user=staff)
+    assert not device.confirmed
+    assert "".join(page.context["secret"].split()) == base64.b32encode(device.bin_key).decode()
+    # Not verified yet: no staff page.
+    assert client.get(f"/staff/centres/{centre.pk}/validate/").status_code == 404
+
+    response = client.post("/staff/authenticator/", {"code": code_of(device)})
+
+    assert response.status_code == 302
+    device.refresh_from_db()
+    assert device.confirmed
+    assert client.get(f"/staff/centres/{centre.pk}/validate/").status_code == 200
+
+
+def test_a_wrong_first_code_leaves_the_authenticator_unconfirmed(client: Client, staff) -> None:
+    enrol_page(client, staff)
+    device = TOTPDevice.objects.get(user=staff)
+    wrong = f"{(int(code_of(device)) + 1) % 1_000_000:06d}"
+
+    response = client.post("/staff/authenticator/", {"code": wrong})
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["code"]
+    device.refresh_from_db()
+    assert not device.confirmed
+    assert not client.session.get("otp_device_id")
+
+
+def test_reloading_the_set_up_page_keeps_the_same_secret(client: Client, staff) -> None:
+    first = enrol_page(client, staff).context["secret"]
+    assert client.get("/staff/authenticator/").context["secret"] == first
+    assert TOTPDevice.objects.filter(user=staff).count() == 1
+
+
+def test_an_authenticator_cannot_be_replaced_through_the_set_up_page(client: Client, staff) -> None:
+    device_of(staff)
+    sign_in(client, staff)
+    response = client.get("/staff/authenticator/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/staff/verify/")
+    assert TOTPDevice.objects.filter(user=staff).count() == 1
+
+
+def test_the_set_up_page_needs_the_password_step_first(client: Client) -> None:
+    response = client.get("/staff/authenticator/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/staff/sign-in/")
 
 
 def test_an_unconfirmed_device_does_not_count(client: Client, staff) -> None:
     TOTPDevice.objects.create(user=staff, name="phone", confirmed=False)
 
-    assert sign_in(client, staff).status_code == 403
+    response = sign_in(client, staff)
+
+    assert response["Location"].startswith("/staff/authenticator/")
 
 
 def test_an_administrator_signs_in_too(client: Client, centre) -> None:

@@ -5,12 +5,17 @@ the user in without verifying them, then the 6-digit code of their authenticator
 (`staff_verify`), which marks the session as verified through django-otp. django-otp
 throttles wrong codes per device.
 
+Staff who have no authenticator yet (a manager has just invited them and they have set
+their password from the invitation email) add one at their first sign-in (`staff_enrol`):
+the page shows a new secret as a QR code and as text, and the first right code confirms it.
+
 `staff_required` guards every staff page: the visitor must be signed in, verified and a
 member of the centre named in the URL (or an administrator). Anyone else gets a 404, the
 same page as a missing one, so a staff page never reveals that it exists; only a visitor who
 is not signed in at all is sent to the staff sign-in page.
 """
 
+import base64
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -35,9 +40,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from vaxbook.accounts.models import StaffMembership, User
 from vaxbook.centres.models import Centre
 from vaxbook.core.ratelimit import limit_posts, sign_in_limits
+from vaxbook.credentials.qr import qr_svg
 
 SIGN_IN_URL_NAME = "staff_sign_in"
 VERIFY_URL_NAME = "staff_verify"
+ENROL_URL_NAME = "staff_enrol"
 HOME_URL_NAME = "staff_home"
 
 View = Callable[..., HttpResponse]
@@ -145,12 +152,10 @@ def staff_sign_in(request: HttpRequest) -> HttpResponse:
     form = StaffSignInForm(request, data=request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         user = form.get_user()
-        if staff_device(user) is None:
-            # Nothing to verify with: do not sign in, send them to an administrator.
-            return render(request, "accounts/staff_no_device.html", status=403)
         auth_login(request, user)
+        step = VERIFY_URL_NAME if staff_device(user) is not None else ENROL_URL_NAME
         query = urlencode({"next": _safe_next(request, next_url)})
-        return redirect(f"{reverse(VERIFY_URL_NAME)}?{query}")
+        return redirect(f"{reverse(step)}?{query}")
     status = 400 if form.errors else 200
     return render(
         request,
@@ -176,7 +181,7 @@ def staff_verify(request: HttpRequest) -> HttpResponse:
         return redirect(next_url)
     device = staff_device(user)
     if device is None:
-        return render(request, "accounts/staff_no_device.html", status=403)
+        return redirect(f"{reverse(ENROL_URL_NAME)}?{urlencode({'next': next_url})}")
     form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         allowed, why = device.verify_is_allowed()
@@ -193,6 +198,49 @@ def staff_verify(request: HttpRequest) -> HttpResponse:
     return render(
         request, "accounts/staff_verify.html", {"form": form, "next": next_url}, status=status
     )
+
+
+@sensitive_post_parameters("code")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+@limit_posts(sign_in_limits)
+def staff_enrol(request: HttpRequest) -> HttpResponse:
+    """First sign-in without an authenticator: add one. Only after the password step, and
+    only while the account has no confirmed authenticator (one cannot be swapped here)."""
+    user = request.user
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if not user.is_authenticated or not is_staff_member(user):
+        return redirect_to_login(next_url, resolve_url(SIGN_IN_URL_NAME))
+    assert isinstance(user, User)  # noqa: S101 (is_staff_member guarantees it)
+    if staff_device(user) is not None:
+        return redirect(f"{reverse(VERIFY_URL_NAME)}?{urlencode({'next': next_url})}")
+    # The same unconfirmed secret between showing it and checking the first code.
+    device = TOTPDevice.objects.devices_for_user(user, confirmed=False).order_by(
+        "pk"
+    ).first() or TOTPDevice.objects.create(user=user, name=str(_("Authenticator")), confirmed=False)
+    form = CodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        allowed, why = device.verify_is_allowed()
+        if device.verify_token(form.cleaned_data["code"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            request.session.cycle_key()
+            django_otp.login(request, device)
+            return redirect(next_url)
+        if not allowed and why and why.get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
+            form.add_error("code", _("Too many wrong codes. Wait a minute, then try again."))
+        else:
+            form.add_error("code", _("That code is not right. Enter the code shown now."))
+    secret = base64.b32encode(device.bin_key).decode()
+    context = {
+        "form": form,
+        "next": next_url,
+        "qr": qr_svg(device.config_url, title=str(_("QR code to add vaxbook to your app"))),
+        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+    }
+    status = 400 if form.errors else 200
+    return render(request, "accounts/staff_enrol.html", context, status=status)
 
 
 @require_GET

@@ -10,6 +10,7 @@ exactly as Django ends the sessions of that user.
 """
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -17,14 +18,16 @@ from dataclasses import dataclass
 import django_otp
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.db import connection
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
-from vaxbook.accounts.models import User
+from vaxbook.accounts.models import Citizen, User
 from vaxbook.accounts.staff import staff_device
 from vaxbook.api.models import ApiToken
+from vaxbook.core import rows
 from vaxbook.core.errors import DomainError
 
 TOKEN_TYPE = "bearer"  # noqa: S105 (the OAuth 2.0 token type, not a secret)
@@ -96,16 +99,40 @@ def token_of(raw: str, *, now: dt.datetime | None = None) -> ApiToken | None:
     """The live token whose value is `raw`, with its user (and their citizen profile,
     if any) loaded by the same query; None if unknown, expired, revoked, or issued before
     the user's password changed or their account was deactivated."""
-    token = (
-        ApiToken.objects.select_related("user", "user__citizen")
-        .filter(digest=digest(raw), expires_at__gt=now or timezone.now())
-        .first()
-    )
-    if token is None or not token.user.is_active:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _token_query(),
+            [digest(raw), connection.ops.adapt_datetimefield_value(now or timezone.now())],
+        )
+        row = cursor.fetchone()
+    if row is None:
         return None
-    if not _same_password(token):
+    # Every API request runs this: one hand-written statement instead of the ORM's
+    # select_related (a millisecond of query compiling per request), same instances.
+    token_end = rows.width(ApiToken)
+    user_end = token_end + rows.width(User)
+    token = rows.instance(ApiToken, row[:token_end])
+    user = rows.instance(User, row[token_end:user_end])
+    citizen = None if row[user_end] is None else rows.instance(Citizen, row[user_end:])
+    if citizen is not None:
+        citizen.user = user
+    User.citizen.related.set_cached_value(user, citizen)  # None: user.citizen raises
+    token.user = user
+    if not user.is_active or not _same_password(token):
         return None
     return token
+
+
+@functools.cache
+def _token_query() -> str:
+    return (
+        f"SELECT {rows.columns(ApiToken, 't')}, {rows.columns(User, 'u')},"  # noqa: S608 (column names from our models)
+        f" {rows.columns(Citizen, 'c')}"
+        f" FROM {ApiToken._meta.db_table} t"
+        f" JOIN {User._meta.db_table} u ON u.id = t.user_id"
+        f" LEFT JOIN {Citizen._meta.db_table} c ON c.user_id = u.id"
+        " WHERE t.digest = %s AND t.expires_at > %s"
+    )
 
 
 def revoke(*, token: ApiToken) -> None:

@@ -10,15 +10,14 @@ import datetime as dt
 import functools
 import uuid
 import zoneinfo
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from django.db import connection, models
+from django.db import connection
 
 from vaxbook.bookings.eligibility import HeldDose
 from vaxbook.bookings.models import LIVE_STATUSES, Appointment, AppointmentStatus
 from vaxbook.centres.models import Centre, Slot, Vaccine
+from vaxbook.core import rows
 
 _LIVE = ", ".join(f"'{status}'" for status in LIVE_STATUSES)
 
@@ -59,57 +58,29 @@ _INSERT_APPOINTMENT = """
 
 
 def load_slot(slot_id: int) -> Slot | None:
-    """The slot with its centre and vaccine (one statement), or None if there is none.
-
-    What `Slot.objects.select_related("centre", "vaccine").get(pk=...)` returns, built from
-    the columns the models declare, through the same converters the ORM applies."""
+    """The slot with its centre and vaccine (one statement), or None if there is none: what
+    `Slot.objects.select_related("centre", "vaccine").get(pk=...)` returns."""
     with connection.cursor() as cursor:
         cursor.execute(_slot_query(), [slot_id])
         row = cursor.fetchone()
     if row is None:
         return None
-    slot_end = len(Slot._meta.concrete_fields)
-    centre_end = slot_end + len(Centre._meta.concrete_fields)
-    slot = _instance(Slot, row[:slot_end])
-    slot.centre = _instance(Centre, row[slot_end:centre_end])
-    slot.vaccine = _instance(Vaccine, row[centre_end:])
+    slot_end = rows.width(Slot)
+    centre_end = slot_end + rows.width(Centre)
+    slot = rows.instance(Slot, row[:slot_end])
+    slot.centre = rows.instance(Centre, row[slot_end:centre_end])
+    slot.vaccine = rows.instance(Vaccine, row[centre_end:])
     return slot
 
 
 @functools.cache
 def _slot_query() -> str:
-    def columns(model: type[models.Model], alias: str) -> str:
-        return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
-
     return (
-        f"SELECT {columns(Slot, 's')}, {columns(Centre, 'c')}, {columns(Vaccine, 'v')}"  # noqa: S608 (column names from our models)
+        f"SELECT {rows.columns(Slot, 's')}, {rows.columns(Centre, 'c')},"  # noqa: S608 (column names from our models)
+        f" {rows.columns(Vaccine, 'v')}"
         " FROM centres_slot s JOIN centres_centre c ON c.id = s.centre_id"
         " JOIN centres_vaccine v ON v.id = s.vaccine_id WHERE s.id = %s"
     )
-
-
-type _Converter = Callable[[Any, Any, Any], Any]
-
-
-@functools.cache
-def _converters(model: type[models.Model]) -> list[tuple[Any, list[_Converter]]]:
-    out = []
-    for field in model._meta.concrete_fields:
-        column = field.get_col(model._meta.db_table)
-        out.append(
-            (column, connection.ops.get_db_converters(column) + field.get_db_converters(connection))
-        )
-    return out
-
-
-def _instance[M: models.Model](model: type[M], row: Sequence[Any]) -> M:
-    values = []
-    for value, (column, converters) in zip(row, _converters(model), strict=True):
-        for convert in converters:
-            value = convert(value, column, connection)
-        values.append(value)
-    names = [field.attname for field in model._meta.concrete_fields]
-    return model.from_db(connection.alias, names, values)
 
 
 @dataclass(frozen=True)

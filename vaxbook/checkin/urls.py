@@ -8,6 +8,7 @@ urlpatterns = [
     path("staff/", staff.staff_home, name="staff_home"),
     path("staff/sign-in/", staff.staff_sign_in, name="staff_sign_in"),
     path("staff/verify/", staff.staff_verify, name="staff_verify"),
+    path("staff/authenticator/", staff.staff_enrol, name="staff_enrol"),
     path("staff/centres/<int:centre_id>/validate/", views.validate_page, name="staff_validate"),
     path("staff/centres/<int:centre_id>/check-in/", views.check_in_page, name="staff_check_in"),
     path("staff/centres/<int:centre_id>/day/", views.day_page, name="staff_day"),

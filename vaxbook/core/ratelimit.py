@@ -30,6 +30,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
@@ -126,7 +127,7 @@ def _count_in_redis(redis_cache: RedisCache, keys: list[tuple[str, int]]) -> lis
     # the cache's own key function, so KEY_PREFIX and the version apply as for cache.get().
     # Every key is written to the same (first) server, as Django's RedisCache does.
     full_keys = [(redis_cache.make_and_validate_key(key), period) for key, period in keys]
-    client = redis_cache._cache.get_client(full_keys[0][0], write=True)
+    client = _redis_client(redis_cache, full_keys[0][0])
     pipeline = client.pipeline(transaction=False)
     for key, period in full_keys:
         # +1 s: the counter must outlive its window even if clocks differ slightly.
@@ -134,6 +135,19 @@ def _count_in_redis(redis_cache: RedisCache, keys: list[tuple[str, int]]) -> lis
         pipeline.incr(key)
     results = pipeline.execute()
     return [int(count) for count in results[1::2]]
+
+
+_clients: dict[int, Any] = {}
+
+
+def _redis_client(redis_cache: RedisCache, key: str) -> Any:
+    # Django's get_client() builds a new redis.Redis (registering some 170 response
+    # callbacks) at every call: half a millisecond per request. A client only wraps the
+    # cache's connection pool of the (first, written) server: one per cache object is kept.
+    found = _clients.get(id(redis_cache))
+    if found is None:
+        found = _clients[id(redis_cache)] = redis_cache._cache.get_client(key, write=True)
+    return found
 
 
 # --- pages ------------------------------------------------------------------------------
