@@ -1,8 +1,10 @@
 """Rate limits on the pages: sign-in, registration and booking (the API has its own tests)."""
 
 import pytest
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.factories import CitizenFactory, SlotFactory
+from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at
 from vaxbook.accounts.models import User
 from vaxbook.bookings.models import Appointment
 
@@ -57,3 +59,19 @@ def test_a_booking_script_is_limited_per_account_and_books_nothing_more(client):
     statuses = [client.post(f"/book/{slot.pk}/", {"dose_number": 1}).status_code for slot in slots]
     assert statuses[-1] == 429
     assert Appointment.objects.filter(person=person).count() <= 1
+
+
+def test_code_guesses_count_per_staff_account_not_for_all_staff_together():
+    centre = CentreFactory()
+    guesser, colleague = staff_at(centre), staff_at(centre)
+    clients = {}
+    for user in (guesser, colleague):
+        TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+        clients[user] = Client(REMOTE_ADDR=f"198.51.100.{user.pk % 250}")
+        clients[user].force_login(user)  # the password step
+
+    statuses = [
+        clients[guesser].post("/staff/verify/", {"code": "000000"}).status_code for _ in range(4)
+    ]
+    assert statuses[-1] == 429
+    assert clients[colleague].post("/staff/verify/", {"code": "000000"}).status_code == 400

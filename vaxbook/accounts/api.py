@@ -122,7 +122,7 @@ def _citizen_or_none(user: User) -> Citizen | None:
 def register(request: HttpRequest, payload: RegistrationIn) -> Status[MeOut]:
     """A new account that signs in with `email`, with its citizen profile. Then request a
     token with POST /auth/token."""
-    ratelimit.hit(ratelimit.Limit("register_address", client_address(request)))
+    ratelimit.hit(*ratelimit.registration(client_address(request)))
     try:
         citizen = register_citizen(
             email=payload.email,
@@ -166,10 +166,7 @@ def register(request: HttpRequest, payload: RegistrationIn) -> Status[MeOut]:
 def request_token(request: HttpRequest, payload: TokenIn) -> TokenOut:
     """An opaque bearer token for `Authorization: Bearer <access_token>`. It expires after
     `expires_in` seconds, on DELETE /auth/token, and when the password changes."""
-    ratelimit.hit(
-        ratelimit.Limit("sign_in_address", client_address(request)),
-        ratelimit.Limit("sign_in_account", payload.email.strip().lower()),
-    )
+    ratelimit.hit(*ratelimit.sign_in(client_address(request), payload.email))
     issued = tokens.sign_in(
         request=request, email=payload.email, password=payload.password, otp=payload.otp
     )

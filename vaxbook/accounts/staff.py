@@ -39,7 +39,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from vaxbook.accounts.models import StaffMembership, User
 from vaxbook.centres.models import Centre
-from vaxbook.core.ratelimit import limit_posts, sign_in_limits
+from vaxbook.core.ratelimit import code_check_limits, limit_posts, sign_in_limits
 from vaxbook.credentials.qr import qr_svg
 
 SIGN_IN_URL_NAME = "staff_sign_in"
@@ -169,7 +169,7 @@ def staff_sign_in(request: HttpRequest) -> HttpResponse:
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "POST"])
-@limit_posts(sign_in_limits)
+@limit_posts(code_check_limits)
 def staff_verify(request: HttpRequest) -> HttpResponse:
     """Step 2: the 6-digit code of the staff member's authenticator."""
     user = request.user
@@ -204,7 +204,7 @@ def staff_verify(request: HttpRequest) -> HttpResponse:
 @csrf_protect
 @never_cache
 @require_http_methods(["GET", "POST"])
-@limit_posts(sign_in_limits)
+@limit_posts(code_check_limits)
 def staff_enrol(request: HttpRequest) -> HttpResponse:
     """First sign-in without an authenticator: add one. Only after the password step, and
     only while the account has no confirmed authenticator (one cannot be swapped here)."""

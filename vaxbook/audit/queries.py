@@ -5,20 +5,16 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from vaxbook.accounts.models import StaffMembership, StaffRole, User
+from vaxbook.accounts.models import User
 from vaxbook.audit.models import AuditEvent
 from vaxbook.bookings import references
 from vaxbook.bookings.models import Appointment
+from vaxbook.centres.permissions import may_manage
 
 
 def may_read_centre_log(user: User, centre_id: int) -> bool:
     """Centre managers read their centre's log; administrators any centre's."""
-    return (
-        user.is_superuser
-        or StaffMembership.objects.filter(
-            user=user, centre_id=centre_id, role=StaffRole.MANAGER
-        ).exists()
-    )
+    return may_manage(user, centre_id)
 
 
 def centre_log(centre_id: int) -> QuerySet[AuditEvent]:

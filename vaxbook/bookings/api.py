@@ -65,10 +65,7 @@ class AppointmentPage(Schema):
 
 
 def _limit(request: HttpRequest, citizen: Citizen) -> None:
-    ratelimit.hit(
-        ratelimit.Limit("booking_account", citizen.user_id),
-        ratelimit.Limit("booking_address", client_address(request)),
-    )
+    ratelimit.hit(*ratelimit.booking(client_address(request), citizen.user_id))
 
 
 def _as_now(appointment: Appointment) -> dict[str, object]:

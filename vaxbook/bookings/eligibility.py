@@ -57,13 +57,12 @@ def check_campaign_policy(
     dose_number: int,
     day: dt.date,
     now: dt.datetime,
-    rules: list[policy.Rule] | None = None,
 ) -> None:
     """Raise NotEligible unless the campaign policy (vaxbook.centres.policy) lets the person
     book `dose_number` of `vaccine` for `day` at the instant `now`. The message says when
     their cohort opens, when one will."""
     decision = policy.decide(
-        policy.current_rules() if rules is None else rules,
+        policy.current_rules(),
         vaccine_id=vaccine.pk,
         dose_number=dose_number,
         age=age_on(date_of_birth, day),

@@ -147,14 +147,6 @@ MAX_PLACES_PER_SLOT = 500
 
 
 class OpeningTemplateQuerySet(models.QuerySet["OpeningTemplate"]):
-    def in_force_on(self, day: dt.date) -> "OpeningTemplateQuerySet":
-        """Templates for `day`'s weekday whose validity includes `day`."""
-        return self.filter(
-            Q(valid_from__isnull=True) | Q(valid_from__lte=day),
-            Q(valid_until__isnull=True) | Q(valid_until__gte=day),
-            weekday=day.weekday(),
-        )
-
     def overlapping(self, template: "OpeningTemplate") -> "OpeningTemplateQuerySet":
         """Other templates of the same centre, vaccine and weekday whose hours and validity
         overlap `template`'s: two such templates would offer the same times twice."""

@@ -4,8 +4,8 @@ The health authority opens the campaign cohort by cohort ("people aged 60 to 69 
 08:00", "health workers of any age from today"). Each opening is a CohortOpening row, edited
 in the admin: changing the policy needs no deploy.
 
-The rule, applied by the booking engine (vaxbook.bookings.eligibility.check_policy) to every
-booking and every move to a new slot:
+The rule, applied by the booking engine (vaxbook.bookings.eligibility.check_campaign_policy)
+to every booking and every move to a new slot:
 
 - With no opening at all, the policy is off: everyone the vaccine's own minimum age admits
   may book (a campaign that has opened to everybody, and the embedded demo).

@@ -177,10 +177,7 @@ def _judged(
 ) -> ValidationOut:
     user = caller(request)
     address = client_address(request)
-    ratelimit.hit(
-        ratelimit.Limit("validation_account", user.pk),
-        ratelimit.Limit("validation_address", address),
-    )
+    ratelimit.hit(*ratelimit.validation(address, user.pk))
     return ValidationOut.of(
         judge(
             staff=user,

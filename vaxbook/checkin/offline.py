@@ -35,6 +35,7 @@ from vaxbook.accounts.staff import staff_required
 from vaxbook.bookings.errors import NotPermitted
 from vaxbook.bookings.models import Appointment
 from vaxbook.centres.models import Centre
+from vaxbook.checkin import queries
 from vaxbook.checkin.validation import Outcome, Validation, check_in_with
 from vaxbook.core.clients import client_address
 from vaxbook.credentials.tokens import MAX_TOKEN_LENGTH
@@ -70,20 +71,6 @@ class QueuedCheckIn:
 
 
 # --- reads and writes ---------------------------------------------------------------------
-
-
-def day_appointments(*, centre: Centre, day: dt.date) -> list[Appointment]:
-    """Every appointment of `centre` on its local `day`, whatever its status (a tablet that
-    knows one was cancelled can say so offline), in order of time."""
-    start = dt.datetime.combine(day, dt.time(), tzinfo=centre.zone)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=centre.zone)
-    return list(
-        Appointment.objects.filter(
-            slot__centre=centre, slot__starts_at__gte=start, slot__starts_at__lt=end
-        )
-        .select_related("slot__vaccine", "person", "checked_in_by")
-        .order_by("slot__starts_at", "reference")
-    )
 
 
 def check_in_queue(
@@ -170,7 +157,7 @@ def day_json(request: HttpRequest, centre_id: int) -> HttpResponse:
     centre = get_object_or_404(Centre, pk=centre_id)
     now = timezone.now()
     day = centre.local_date(now)
-    appointments = day_appointments(centre=centre, day=day)
+    appointments = list(queries.day_appointments(centre, day))
     return JsonResponse(
         {
             "centre": {"id": centre.pk, "name": centre.name, "time_zone": centre.time_zone},

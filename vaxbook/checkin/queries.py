@@ -9,11 +9,11 @@ import uuid
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 
 from vaxbook.bookings import references
 from vaxbook.bookings.models import Appointment, AppointmentStatus
 from vaxbook.centres.models import Centre
+from vaxbook.centres.queries import local_day_bounds
 
 # Names are compared as words: hyphens, commas and spaces separate them; apostrophes and
 # dots are dropped ("O'Brien" is "obrien").
@@ -21,23 +21,10 @@ _WORD_SEPARATORS = re.compile(r"[\s,\-\u2010]+")
 _DROPPED = re.compile(r"['\u2019.]")
 
 
-def today_at(centre: Centre, now: dt.datetime | None = None) -> dt.date:
-    """Today in the centre's time zone (the server's zone plays no part)."""
-    return centre.local_date(now or timezone.now())
-
-
-def day_bounds(centre: Centre, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """The instants the centre's local `day` starts and ends (end excluded), in UTC. A day
-    with a daylight-saving change is 23 or 25 hours long."""
-    start = dt.datetime.combine(day, dt.time(), tzinfo=centre.zone)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=centre.zone)
-    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
-
-
 def day_appointments(centre: Centre, day: dt.date) -> QuerySet[Appointment]:
     """The appointments at the centre on its local `day`, in time order, with what the
     day page shows."""
-    start, end = day_bounds(centre, day)
+    start, end = local_day_bounds(centre, day)
     return (
         Appointment.objects.filter(
             slot__centre=centre, slot__starts_at__gte=start, slot__starts_at__lt=end

@@ -122,10 +122,7 @@ def _answer(
     address = client_address(request)
     if request.method == "POST":
         try:
-            ratelimit.hit(
-                ratelimit.Limit("validation_account", user.pk),
-                ratelimit.Limit("validation_address", address),
-            )
+            ratelimit.hit(*ratelimit.validation(address, user.pk))
         except ratelimit.RateLimited as limited:
             return _too_many_requests(request, centre, limited)
     if form.is_bound and form.is_valid():
@@ -209,7 +206,7 @@ def day_page(request: HttpRequest, centre_id: int) -> HttpResponse:
     }
     if not day_form.is_valid():
         return render(request, "checkin/day.html", context, status=400)
-    today = queries.today_at(centre)
+    today = centre.local_date(timezone.now())
     day: dt.date = day_form.cleaned_data["date"] or today
     appointments: list[Appointment] | None = None
     searched = False
@@ -266,7 +263,7 @@ def no_shows_page(request: HttpRequest, centre_id: int) -> HttpResponse:
         return render(
             request, "checkin/no_shows.html", {"centre": centre, "day_form": day_form}, status=400
         )
-    day: dt.date = day_form.cleaned_data["date"] or queries.today_at(centre)
+    day: dt.date = day_form.cleaned_data["date"] or centre.local_date(timezone.now())
     if request.method == "POST":
         try:
             marked = mark_remaining_no_shows(

@@ -137,17 +137,15 @@ def _count_in_redis(redis_cache: RedisCache, keys: list[tuple[str, int]]) -> lis
     return [int(count) for count in results[1::2]]
 
 
-_clients: dict[int, Any] = {}
-
-
 def _redis_client(redis_cache: RedisCache, key: str) -> Any:
     # Django's get_client() builds a new redis.Redis (registering some 170 response
     # callbacks) at every call: half a millisecond per request. A client only wraps the
-    # cache's connection pool of the (first, written) server: one per cache object is kept.
-    found = _clients.get(id(redis_cache))
-    if found is None:
-        found = _clients[id(redis_cache)] = redis_cache._cache.get_client(key, write=True)
-    return found
+    # cache's connection pool of the (first, written) server: each cache object keeps one.
+    client = getattr(redis_cache, "_ratelimit_client", None)
+    if client is None:
+        client = redis_cache._cache.get_client(key, write=True)
+        redis_cache._ratelimit_client = client  # type: ignore[attr-defined]
+    return client
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -179,23 +177,49 @@ def limit_posts(limits_of: LimitsOf) -> Callable[[View], View]:
     return decorate
 
 
-def sign_in_limits(request: HttpRequest) -> list[Limit]:
-    """Sign-in attempts, per client address and per account tried (password guessing)."""
-    account = str(request.POST.get("username", "")).strip().lower()
+# Who each kind of request counts against: the pages (through limit_posts) and the API
+# name their limits here, so both count the same request the same way.
+
+
+def sign_in(address: str, account: str) -> list[Limit]:
+    """Password attempts, per client address and per account tried (password guessing)."""
     return [
-        Limit("sign_in_address", client_address(request)),
-        Limit("sign_in_account", account),
+        Limit("sign_in_address", address),
+        Limit("sign_in_account", account.strip().lower()),
     ]
+
+
+def code_check(address: str, user_id: int | None) -> list[Limit]:
+    """Second-factor codes, per client address and per signed-in account (code guessing;
+    django-otp also slows down wrong codes per device)."""
+    return [Limit("sign_in_address", address), Limit("sign_in_account", f"user:{user_id}")]
+
+
+def registration(address: str) -> list[Limit]:
+    return [Limit("register_address", address)]
+
+
+def booking(address: str, user_id: int | None) -> list[Limit]:
+    """Bookings, moves and both-dose bookings, per account and per address (scripts
+    grabbing places)."""
+    return [Limit("booking_account", user_id), Limit("booking_address", address)]
+
+
+def validation(address: str, user_id: int | None) -> list[Limit]:
+    return [Limit("validation_account", user_id), Limit("validation_address", address)]
+
+
+def sign_in_limits(request: HttpRequest) -> list[Limit]:
+    return sign_in(client_address(request), str(request.POST.get("username", "")))
+
+
+def code_check_limits(request: HttpRequest) -> list[Limit]:
+    return code_check(client_address(request), request.user.pk)
 
 
 def register_limits(request: HttpRequest) -> list[Limit]:
-    return [Limit("register_address", client_address(request))]
+    return registration(client_address(request))
 
 
 def booking_limits(request: HttpRequest) -> list[Limit]:
-    """Bookings, moves and both-dose bookings of a signed-in person, per account and per
-    address (scripts grabbing places)."""
-    return [
-        Limit("booking_account", request.user.pk),
-        Limit("booking_address", client_address(request)),
-    ]
+    return booking(client_address(request), request.user.pk)

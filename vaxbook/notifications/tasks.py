@@ -186,8 +186,6 @@ def _send(message: Message) -> str:
     email = rendering.render_email(appointment=appointment, event=event, reason=message.reason)
     if not email.recipients():
         return "The person has no email address."
-    for name in [name for name in email.extra_headers if name.lower() == "message-id"]:
-        del email.extra_headers[name]
     email.extra_headers["Message-ID"] = message.email_message_id
     email.send()
     return ""
