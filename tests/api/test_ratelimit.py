@@ -102,21 +102,33 @@ def redis_cache(settings):
 
 def test_on_redis_a_request_costs_one_round_trip(redis_cache, limits, monkeypatch) -> None:
     limits["booking_account"] = "2/m"
-    round_trips: list[int] = []
-    execute = redis.client.Pipeline.execute
-
-    def counted(pipeline, *args, **kwargs):
-        round_trips.append(len(pipeline.command_stack))
-        return execute(pipeline, *args, **kwargs)
-
-    monkeypatch.setattr(redis.client.Pipeline, "execute", counted)
     with time_machine.travel(START, tick=False):
+        ratelimit.hit(Limit("booking_address", "10.0.0.9"))  # the first one loads the script
+        commands: list[bytes] = []
+        send = redis.connection.Connection.send_packed_command
+
+        def counted(connection, command, *args, **kwargs):
+            commands.append(command if isinstance(command, bytes) else b"".join(command))
+            return send(connection, command, *args, **kwargs)
+
+        monkeypatch.setattr(redis.connection.Connection, "send_packed_command", counted)
         ratelimit.hit(Limit("booking_account", 7), Limit("booking_address", "10.0.0.1"))
         ratelimit.hit(Limit("booking_account", 7))
         with pytest.raises(RateLimited):
             ratelimit.hit(Limit("booking_account", 7))
 
-    assert round_trips == [4, 2, 2]  # one pipeline a request: SET NX + INCR per limit
+    assert len(commands) == 3  # one command a request, however many limits
+    assert all(b"EVALSHA" in command for command in commands)
+
+
+def test_on_redis_a_lost_script_is_loaded_again(redis_cache, limits) -> None:
+    limits["booking_account"] = "2/m"
+    with time_machine.travel(START, tick=False):
+        ratelimit.hit(Limit("booking_account", 7))
+        redis_cache._cache.get_client().script_flush()  # e.g. Redis restarted
+        ratelimit.hit(Limit("booking_account", 7))
+        with pytest.raises(RateLimited):
+            ratelimit.hit(Limit("booking_account", 7))
 
 
 def test_on_redis_every_worker_shares_the_count(redis_cache, limits) -> None:

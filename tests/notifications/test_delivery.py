@@ -39,7 +39,7 @@ from vaxbook.centres.models import Slot
 from vaxbook.notifications import services as notification_services
 from vaxbook.notifications.events import Channel, Event
 from vaxbook.notifications.models import Message, MessageStatus
-from vaxbook.notifications.tasks import LEASE, MAX_ATTEMPTS, deliver_messages
+from vaxbook.notifications.tasks import LEASE, MAX_ATTEMPTS, deliver_messages, enqueue_delivery
 
 # A Monday in winter: Madrid is UTC+1, so the slots of tests.factories (tomorrow 10:00 in
 # Madrid) start at 09:00 UTC on the 10th, and their reminder is due at 17:00 UTC today.
@@ -198,6 +198,21 @@ def test_a_booking_commits_its_messages_and_their_delivery(clock) -> None:
     task = DBTaskResult.objects.ready().get()
     assert task.args_kwargs == {"args": [[confirmation.pk], [reminder.pk]], "kwargs": {}}
     assert DBTaskResult.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_booking_writes_the_task_row_the_task_library_would_write(clock) -> None:
+    # The booking inserts its task with its own statement (tasks.enqueue_delivery): the
+    # worker must see exactly what deliver_messages.enqueue() makes.
+    enqueue_delivery([1, 2], [3])
+    library = deliver_messages.enqueue([1, 2], [3])
+
+    ours = DBTaskResult.objects.exclude(pk=library.id).get().task_result
+    for attribute in ("task", "args", "kwargs", "status", "backend", "worker_ids", "errors"):
+        assert getattr(ours, attribute) == getattr(library, attribute), attribute
+    assert ours.enqueued_at == library.enqueued_at == START
+    assert ours.task.run_after is library.task.run_after is None
+    assert DBTaskResult.objects.ready().count() == 2  # both due now
 
 
 @pytest.mark.django_db(transaction=True)

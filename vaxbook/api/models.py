@@ -38,7 +38,10 @@ class IdempotencyRecord(models.Model):
     Written in the same transaction as the change it answers (vaxbook.api.idempotency), so a
     key is recorded exactly when its change is committed."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Indexed by the unique (user, key) constraint, which starts with the user.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     key = models.CharField(max_length=255)
     # SHA-256 of the method, path and body: the same key with another request is refused.
     fingerprint = models.CharField(max_length=64)

@@ -38,7 +38,11 @@ class Appointment(models.Model):
     person = models.ForeignKey(
         "accounts.Citizen", on_delete=models.PROTECT, related_name="appointments"
     )
-    slot = models.ForeignKey("centres.Slot", on_delete=models.PROTECT, related_name="appointments")
+    # No index of its own: the (slot, status) index below serves every lookup by slot, and
+    # each index is one more write in every booking.
+    slot = models.ForeignKey(
+        "centres.Slot", on_delete=models.PROTECT, related_name="appointments", db_index=False
+    )
     dose_number = models.PositiveSmallIntegerField(_("dose"))
     status = models.CharField(
         _("status"), max_length=16, choices=AppointmentStatus.choices, default="booked"

@@ -14,7 +14,7 @@ counted (a client address, an account):
 
 hit() counts the request against every limit and raises RateLimited, carrying the seconds
 until the tightest window ends (the Retry-After), when any limit is over. On Redis all the
-limits of one request cost ONE round trip (a pipeline of SET NX EX and INCR per limit):
+limits of one request cost ONE round trip (a script doing INCR, and EXPIRE on a new counter):
 this runs in front of every booking in a flash crowd. Other cache backends count with
 add() and incr(), which is fine in one process.
 
@@ -121,31 +121,41 @@ def _count(keys: list[tuple[str, int]]) -> list[int]:
     return counts
 
 
+# Adds one to each counter (KEYS) and gives a new counter its lifetime (ARGV, seconds):
+# one command for all the limits of a request, atomic, so a counter never lives on
+# without its expiry.
+_COUNT_SCRIPT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  counts[i] = redis.call('INCR', key)
+  if counts[i] == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+end
+return counts
+"""
+
+
 def _count_in_redis(redis_cache: RedisCache, keys: list[tuple[str, int]]) -> list[int]:
     # Django's RedisCache.incr() checks that the key exists first (two round trips) and
-    # add() + incr() would be three: the pipeline sends everything at once. Keys go through
-    # the cache's own key function, so KEY_PREFIX and the version apply as for cache.get().
-    # Every key is written to the same (first) server, as Django's RedisCache does.
-    full_keys = [(redis_cache.make_and_validate_key(key), period) for key, period in keys]
-    client = _redis_client(redis_cache, full_keys[0][0])
-    pipeline = client.pipeline(transaction=False)
-    for key, period in full_keys:
-        # +1 s: the counter must outlive its window even if clocks differ slightly.
-        pipeline.set(key, 0, ex=period + 1, nx=True)
-        pipeline.incr(key)
-    results = pipeline.execute()
-    return [int(count) for count in results[1::2]]
+    # add() + incr() would be three: the script is one. Keys go through the cache's own key
+    # function, so KEY_PREFIX and the version apply as for cache.get(). Every key is
+    # written to the same (first) server, as Django's RedisCache does.
+    full_keys = [redis_cache.make_and_validate_key(key) for key, _period in keys]
+    # +1 s: the counter must outlive its window even if clocks differ slightly.
+    lifetimes = [period + 1 for _key, period in keys]
+    return [int(count) for count in _count_script(redis_cache, full_keys[0])(full_keys, lifetimes)]
 
 
-def _redis_client(redis_cache: RedisCache, key: str) -> Any:
+def _count_script(redis_cache: RedisCache, key: str) -> Any:
     # Django's get_client() builds a new redis.Redis (registering some 170 response
     # callbacks) at every call: half a millisecond per request. A client only wraps the
-    # cache's connection pool of the (first, written) server: each cache object keeps one.
-    client = getattr(redis_cache, "_ratelimit_client", None)
-    if client is None:
+    # cache's connection pool of the (first, written) server: each cache object keeps one,
+    # with the script registered on it (sent by its SHA-1, loaded again if Redis lost it).
+    script = getattr(redis_cache, "_ratelimit_script", None)
+    if script is None:
         client = redis_cache._cache.get_client(key, write=True)
-        redis_cache._ratelimit_client = client  # type: ignore[attr-defined]
-    return client
+        script = client.register_script(_COUNT_SCRIPT)
+        redis_cache._ratelimit_script = script  # type: ignore[attr-defined]
+    return script
 
 
 # --- pages ------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ the confirmation can be late (the mail server is down) but never lost, and never
 booking that did not happen.
 
 What a booking pays for it: one INSERT of its messages (all channels, the reminders too)
-and one INSERT of their task, two statements; a reschedule adds one read for its
-occurrence number. Nothing is rendered or sent here.
+and one INSERT of their task (tasks.enqueue_delivery), two statements; a reschedule adds one
+read for its occurrence number. Nothing is rendered or sent here.
 """
 
 import datetime as dt
@@ -25,7 +25,7 @@ from vaxbook.centres.models import Slot
 from vaxbook.notifications import sms
 from vaxbook.notifications.events import Channel, Event
 from vaxbook.notifications.models import Message, MessageStatus
-from vaxbook.notifications.tasks import LEASE, deliver_messages
+from vaxbook.notifications.tasks import LEASE, deliver_messages, enqueue_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def announce(*, appointment: Appointment, event: Event, reason: str = "") -> Non
     ids = _insert_messages(appointment, version, now, [*announcements, *reminders])
     # One task: it sends the announcements and gives the reminders their own task, due on
     # the evening before (enqueuing that one here would cost the booking a statement).
-    deliver_messages.enqueue(ids[: len(announcements)], ids[len(announcements) :])
+    enqueue_delivery(ids[: len(announcements)], ids[len(announcements) :])
 
 
 def reminder_time(slot: Slot) -> dt.datetime:
