@@ -95,7 +95,8 @@ def test_only_administrators_open_centres(site, who) -> None:
     ("changes", "field"),
     [
         ({"time_zone": "Mars/Olympus_Mons"}, "time_zone"),
-        ({"latitude": Decimal("95.00000")}, "__all__"),
+        ({"latitude": Decimal("95.00000")}, "latitude"),
+        ({"longitude": Decimal("-180.50000")}, "longitude"),
         ({"name": "  "}, "name"),
     ],
 )

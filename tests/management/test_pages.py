@@ -217,6 +217,25 @@ def test_a_bad_time_zone_is_shown_next_to_its_field(site) -> None:
     assert site.centre.name == "Centro de Vacunación Norte"
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("latitude", "95", "The latitude is between -90 and 90."),
+        ("longitude", "-181", "The longitude is between -180 and 180."),
+    ],
+)
+def test_a_position_off_the_globe_is_shown_next_to_its_field(site, field, value, message) -> None:
+    response = verified_client(site.manager).post(
+        f"/staff/centres/{site.centre.pk}/manage/details/", CENTRE_FORM | {field: value}
+    )
+
+    page = text(response)
+    assert response.status_code == 400
+    assert message in page
+    assert f'href="#id_{field}"' in page
+    assert "violated" not in page
+
+
 # --- opening hours and generating ------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -20,8 +21,24 @@ class Centre(models.Model):
     postcode = models.CharField(_("postcode"), max_length=16)
     town = models.CharField(_("town"), max_length=100)
     phone = models.CharField(_("telephone"), max_length=32, blank=True)
-    latitude = models.DecimalField(_("latitude"), max_digits=8, decimal_places=5)
-    longitude = models.DecimalField(_("longitude"), max_digits=8, decimal_places=5)
+    latitude = models.DecimalField(
+        _("latitude"),
+        max_digits=8,
+        decimal_places=5,
+        validators=[
+            MinValueValidator(-90, _("The latitude is between -90 and 90.")),
+            MaxValueValidator(90, _("The latitude is between -90 and 90.")),
+        ],
+    )
+    longitude = models.DecimalField(
+        _("longitude"),
+        max_digits=8,
+        decimal_places=5,
+        validators=[
+            MinValueValidator(-180, _("The longitude is between -180 and 180.")),
+            MaxValueValidator(180, _("The longitude is between -180 and 180.")),
+        ],
+    )
     time_zone = models.CharField(
         _("time zone"), max_length=64, validators=[validate_time_zone], default="Europe/Madrid"
     )

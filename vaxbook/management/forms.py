@@ -70,12 +70,16 @@ class CentreForm(forms.Form):
         help_text=_("In decimal degrees, north positive, like 40.41831."),
         max_digits=8,
         decimal_places=5,
+        min_value=-90,
+        max_value=90,
         error_messages={
             "required": _("Enter the latitude."),
             "invalid": _("Enter the latitude as a decimal number, like 40.41831."),
             "max_digits": _("Enter the latitude with at most 5 decimal places."),
             "max_decimal_places": _("Enter the latitude with at most 5 decimal places."),
             "max_whole_digits": _("The latitude is between -90 and 90."),
+            "min_value": _("The latitude is between -90 and 90."),
+            "max_value": _("The latitude is between -90 and 90."),
         },
         widget=forms.TextInput(attrs={"inputmode": "decimal", "spellcheck": "false"}),
     )
@@ -84,12 +88,16 @@ class CentreForm(forms.Form):
         help_text=_("In decimal degrees, east positive, like -3.70275."),
         max_digits=8,
         decimal_places=5,
+        min_value=-180,
+        max_value=180,
         error_messages={
             "required": _("Enter the longitude."),
             "invalid": _("Enter the longitude as a decimal number, like -3.70275."),
             "max_digits": _("Enter the longitude with at most 5 decimal places."),
             "max_decimal_places": _("Enter the longitude with at most 5 decimal places."),
             "max_whole_digits": _("The longitude is between -180 and 180."),
+            "min_value": _("The longitude is between -180 and 180."),
+            "max_value": _("The longitude is between -180 and 180."),
         },
         widget=forms.TextInput(attrs={"inputmode": "decimal", "spellcheck": "false"}),
     )
