@@ -1,6 +1,8 @@
 import pytest
+from django.db import connection
 from django.db.models import Model
 
+from config import env
 from tests.factories import SlotFactory
 from vaxbook.bookings import sql
 from vaxbook.centres.models import Slot
@@ -45,3 +47,17 @@ def test_a_loaded_slot_needs_no_further_query(django_assert_num_queries):
             made.vaccine.name,
             made.local_date,
         )
+
+
+def test_a_statement_run_often_is_prepared_by_postgresql():
+    made = SlotFactory()
+    for _ in range(env.PREPARE_THRESHOLD + 1):
+        sql.load_slot(made.pk)
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            prepared = [statement for (statement,) in cursor.fetchall()]
+        assert any("FROM centres_slot s JOIN centres_centre" in text for text in prepared)
+    else:  # SQLite keeps its own statement cache; nothing is configured for it
+        assert "prepare_threshold" not in connection.settings_dict["OPTIONS"]

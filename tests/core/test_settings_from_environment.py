@@ -48,6 +48,20 @@ def test_postgres_url_uses_psycopg_with_a_connection_pool(tmp_path: Path) -> Non
     assert config["OPTIONS"]["pool"]["max_size"] >= 1
 
 
+def test_postgres_prepares_the_statements_it_runs_often_unless_turned_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = "postgres://u:p@db.example.org:5432/vaxbook"
+    options = env.database(url, var_dir=tmp_path)["OPTIONS"]
+    assert options["server_side_binding"] is True
+    assert options["prepare_threshold"] == env.PREPARE_THRESHOLD
+
+    monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "off")  # behind PgBouncer, say
+    options = env.database(url, var_dir=tmp_path)["OPTIONS"]
+    assert "server_side_binding" not in options
+    assert "prepare_threshold" not in options
+
+
 def test_unsupported_database_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
         env.database("mysql://root@localhost/vaxbook", var_dir=tmp_path)
