@@ -18,6 +18,8 @@ FALSE_WORDS = {"0", "false", "no", "off", ""}
 # How long an SQLite writer waits for the lock before giving up, in seconds. Bookings are
 # short transactions, so a long queue drains well inside this.
 SQLITE_BUSY_TIMEOUT_S = 20
+# Seconds a request waits for Redis before going on without it.
+REDIS_TIMEOUT_S = 0.5
 # Runs of one statement on a PostgreSQL connection after which psycopg prepares it.
 PREPARE_THRESHOLD = 5
 
@@ -124,5 +126,11 @@ def cache(redis_url: str | None) -> dict[str, Any]:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": "vaxbook",
+            # A Redis that hangs must not hang the requests in front of it (the rate
+            # limits): they give up after this and go on without it.
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_S,
+                "socket_timeout": REDIS_TIMEOUT_S,
+            },
         }
     return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}

@@ -4,6 +4,7 @@ Redis."""
 
 import datetime as dt
 import os
+import socket
 
 import pytest
 import redis
@@ -11,6 +12,7 @@ import time_machine
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 
+from config import env
 from tests.api.conftest import Api, token_for
 from tests.factories import CitizenFactory, SlotFactory, tomorrow_at
 from vaxbook.core import ratelimit
@@ -129,6 +131,47 @@ def test_on_redis_a_lost_script_is_loaded_again(redis_cache, limits) -> None:
         ratelimit.hit(Limit("booking_account", 7))
         with pytest.raises(RateLimited):
             ratelimit.hit(Limit("booking_account", 7))
+
+
+@pytest.fixture
+def redis_down(settings):
+    """The default cache on a Redis that is not there (nothing listens on port 1)."""
+    working = settings.CACHES
+    settings.CACHES = {"default": env.cache("redis://127.0.0.1:1/0")}
+    yield
+    settings.CACHES = working  # before the suite's own fixtures clear the cache
+
+
+def test_when_redis_does_not_answer_requests_go_through_uncounted(
+    redis_down, limits, caplog
+) -> None:
+    limits["booking_account"] = "1/m"
+    for _ in range(3):
+        ratelimit.hit(Limit("booking_account", 7))
+
+    assert "Rate limits not counted" in caplog.text
+
+
+def test_when_redis_hangs_requests_go_on_after_its_timeout(settings, limits, caplog) -> None:
+    # A server that accepts connections and never answers: without the cache's socket
+    # timeout, this test would hang.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        working = settings.CACHES
+        settings.CACHES = {"default": env.cache(f"redis://127.0.0.1:{silent.getsockname()[1]}/0")}
+        try:
+            ratelimit.hit(Limit("booking_account", 7))
+        finally:
+            settings.CACHES = working
+
+    assert "Rate limits not counted" in caplog.text
+
+
+def test_when_redis_does_not_answer_a_booking_still_goes_through(
+    redis_down, citizen: Api, slot
+) -> None:
+    response = citizen.post("/appointments", {"slot_id": slot.pk, "dose_number": 1})
+
+    assert response.status == 201
 
 
 def test_on_redis_every_worker_shares_the_count(redis_cache, limits) -> None:

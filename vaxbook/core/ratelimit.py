@@ -16,7 +16,8 @@ hit() counts the request against every limit and raises RateLimited, carrying th
 until the tightest window ends (the Retry-After), when any limit is over. On Redis all the
 limits of one request cost ONE round trip (a script doing INCR, and EXPIRE on a new counter):
 this runs in front of every booking in a flash crowd. Other cache backends count with
-add() and incr(), which is fine in one process.
+add() and incr(), which is fine in one process. When Redis does not answer, requests go
+through uncounted (and a warning is logged): the limiter never takes the service down.
 
 A fixed window lets a client send up to twice its rate across a window boundary; that is
 enough to stop scripts and bots, and it needs one counter per window instead of a log of
@@ -25,6 +26,7 @@ timestamps.
 
 import functools
 import hashlib
+import logging
 import math
 import re
 import time
@@ -38,8 +40,11 @@ from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
+from redis.exceptions import RedisError
 
 from vaxbook.core.clients import client_address
+
+logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RATE = re.compile(r"\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*")
@@ -95,7 +100,13 @@ def hit(*limits: Limit) -> None:
         windows.append((f"ratelimit:{limit.name}:{who}:{window}", rate, (window + 1) * rate.period))
     if not windows:
         return
-    counts = _count([(key, rate.period) for key, rate, _end in windows])
+    try:
+        counts = _count([(key, rate.period) for key, rate, _end in windows])
+    except RedisError:
+        # The shared cache is down or slow (settings: a short socket timeout): the request
+        # goes on uncounted rather than a whole service refusing bookings over its limiter.
+        logger.warning("Rate limits not counted: the shared cache did not answer.", exc_info=True)
+        return
     retry_after = [
         math.ceil(end - now)
         for (_key, rate, end), count in zip(windows, counts, strict=True)
