@@ -101,17 +101,17 @@ def database(url: str | None, *, var_dir: Path) -> dict[str, Any]:
                 "max_size": int(os.environ.get("DATABASE_POOL_MAX", "8")),
                 "timeout": 10,
             },
-            # The server binds the parameters, and each statement a connection has run
-            # PREPARE_THRESHOLD times is prepared once: PostgreSQL then skips parsing and
-            # planning it, about half its CPU per booking (bench/http_storm.py). Set
-            # DATABASE_PREPARED_STATEMENTS=off behind a pooler in transaction mode (PgBouncer
-            # before 1.21), which cannot keep a prepared statement on one connection.
-            **(
-                {"server_side_binding": True, "prepare_threshold": PREPARE_THRESHOLD}
-                if env_bool("DATABASE_PREPARED_STATEMENTS", default=True)
-                else {}
-            ),
         }
+        # The server binds the parameters, and each statement a connection has run
+        # PREPARE_THRESHOLD times is prepared once: PostgreSQL then skips parsing and
+        # planning it, about half its CPU per booking (bench/http_storm.py). Set
+        # DATABASE_PREPARED_STATEMENTS=off behind a pooler in transaction mode (PgBouncer
+        # before 1.21), which cannot keep a prepared statement on one connection.
+        if env_bool("DATABASE_PREPARED_STATEMENTS", default=True):
+            config["OPTIONS"] |= {
+                "server_side_binding": True,
+                "prepare_threshold": PREPARE_THRESHOLD,
+            }
     else:
         raise ImproperlyConfigured(
             f"DATABASE_URL must be sqlite:///… or postgres://…, not {engine!r}."

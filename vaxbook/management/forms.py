@@ -44,6 +44,37 @@ def _time(required: Any) -> dict[str, Any]:
     return {"required": required, "invalid": _("Enter a time on the 24-hour clock, like 09:30.")}
 
 
+def _degrees(
+    *,
+    label: Any,
+    help_text: Any,
+    bound: int,
+    required: Any,
+    invalid: Any,
+    too_precise: Any,
+    out_of_range: Any,
+) -> forms.DecimalField:
+    """A latitude or longitude: 5 decimal places (about a metre), within -bound..bound."""
+    return forms.DecimalField(
+        label=label,
+        help_text=help_text,
+        max_digits=8,
+        decimal_places=5,
+        min_value=-bound,
+        max_value=bound,
+        error_messages={
+            "required": required,
+            "invalid": invalid,
+            "max_digits": too_precise,
+            "max_decimal_places": too_precise,
+            "max_whole_digits": out_of_range,
+            "min_value": out_of_range,
+            "max_value": out_of_range,
+        },
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "spellcheck": "false"}),
+    )
+
+
 class CentreForm(forms.Form):
     name = forms.CharField(
         label=_("Name"), max_length=200, error_messages=_required(_("Enter the centre's name."))
@@ -65,41 +96,23 @@ class CentreForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
     )
-    latitude = forms.DecimalField(
+    latitude = _degrees(
         label=_("Latitude"),
         help_text=_("In decimal degrees, north positive, like 40.41831."),
-        max_digits=8,
-        decimal_places=5,
-        min_value=-90,
-        max_value=90,
-        error_messages={
-            "required": _("Enter the latitude."),
-            "invalid": _("Enter the latitude as a decimal number, like 40.41831."),
-            "max_digits": _("Enter the latitude with at most 5 decimal places."),
-            "max_decimal_places": _("Enter the latitude with at most 5 decimal places."),
-            "max_whole_digits": _("The latitude is between -90 and 90."),
-            "min_value": _("The latitude is between -90 and 90."),
-            "max_value": _("The latitude is between -90 and 90."),
-        },
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "spellcheck": "false"}),
+        bound=90,
+        required=_("Enter the latitude."),
+        invalid=_("Enter the latitude as a decimal number, like 40.41831."),
+        too_precise=_("Enter the latitude with at most 5 decimal places."),
+        out_of_range=_("The latitude is between -90 and 90."),
     )
-    longitude = forms.DecimalField(
+    longitude = _degrees(
         label=_("Longitude"),
         help_text=_("In decimal degrees, east positive, like -3.70275."),
-        max_digits=8,
-        decimal_places=5,
-        min_value=-180,
-        max_value=180,
-        error_messages={
-            "required": _("Enter the longitude."),
-            "invalid": _("Enter the longitude as a decimal number, like -3.70275."),
-            "max_digits": _("Enter the longitude with at most 5 decimal places."),
-            "max_decimal_places": _("Enter the longitude with at most 5 decimal places."),
-            "max_whole_digits": _("The longitude is between -180 and 180."),
-            "min_value": _("The longitude is between -180 and 180."),
-            "max_value": _("The longitude is between -180 and 180."),
-        },
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "spellcheck": "false"}),
+        bound=180,
+        required=_("Enter the longitude."),
+        invalid=_("Enter the longitude as a decimal number, like -3.70275."),
+        too_precise=_("Enter the longitude with at most 5 decimal places."),
+        out_of_range=_("The longitude is between -180 and 180."),
     )
     time_zone = forms.CharField(
         label=_("Time zone"),

@@ -110,6 +110,8 @@ _ENQUEUE = """
     VALUES (%s, 'READY', %s, %s, %s, %s, %s, %s, %s, %s, '', '')
 """
 
+_TASK_FIELDS = {field.name: field for field in DBTaskResult._meta.concrete_fields}
+
 
 def enqueue_delivery(message_ids: list[int], later: list[int]) -> None:
     """`deliver_messages.enqueue(message_ids, later)`, in the caller's transaction."""
@@ -117,11 +119,10 @@ def enqueue_delivery(message_ids: list[int], later: list[int]) -> None:
     if not isinstance(backend, DatabaseBackend):  # another backend (tests may swap it)
         deliver_messages.enqueue(message_ids, later)
         return
-    fields = {field.name: field for field in DBTaskResult._meta.fields}
     connection = connections[router.db_for_write(DBTaskResult)]
 
     def value(name: str, python: object) -> Any:
-        return fields[name].get_db_prep_save(python, connection)
+        return _TASK_FIELDS[name].get_db_prep_save(python, connection)
 
     with connection.cursor() as cursor:
         cursor.execute(
