@@ -161,11 +161,12 @@ def venv_tool(name: str) -> str:
     return found
 
 
-def server(name: str, port: int, workers: int, threads: int) -> Server:
-    """The command line of server `name` listening on HOST:`port`."""
+def server(name: str, port: int, workers: int, threads: int, app: str = APP) -> Server:
+    """The command line of server `name` serving the WSGI application `app` on
+    HOST:`port`."""
     gunicorn = [
         venv_tool("gunicorn"),
-        APP,
+        app,
         "--bind",
         f"{HOST}:{port}",
         "--workers",
@@ -190,7 +191,7 @@ def server(name: str, port: int, workers: int, threads: int) -> Server:
         "warning",
         "--working-dir",
         str(REPO_ROOT),
-        APP,
+        app,
     ]
     known = {
         "gunicorn-sync": Server("gunicorn-sync", [*gunicorn, "--worker-class", "sync"]),
@@ -202,7 +203,7 @@ def server(name: str, port: int, workers: int, threads: int) -> Server:
         # worker; "granian-threads" gives it as many threads as a gthread worker instead.
         "granian": Server("granian-wsgi", granian),
         "granian-threads": Server(
-            f"granian-wsgi({threads})", [*granian[:-1], "--blocking-threads", str(threads), APP]
+            f"granian-wsgi({threads})", [*granian[:-1], "--blocking-threads", str(threads), app]
         ),
     }
     return known[name]

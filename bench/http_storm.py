@@ -22,6 +22,12 @@ Then the same number of bookings runs through the service layer alone
 ratio of the two rates is the cost of HTTP, authentication, idempotency, rate limiting and
 the credential.
 
+Last, the yardstick: the uniform storm again, against a bare Django view doing nothing but
+the booking transaction (bench/reference_app.py), served by the same server on the same
+machine. The API's target was set against such a view, and a machine's speed moves every
+figure here by a factor of two or more, so the script prints the API's rate as a share of
+the yardstick's: that share, unlike bookings/s, can be compared between machines.
+
 The rate limits are raised for the run (RATE_LIMIT_* below): the storm is one client
 address, and the point is the booking path, not the limiter refusing it (which still runs
 its check on every request). The load generator, the server, PostgreSQL and Redis share
@@ -63,6 +69,8 @@ HOT_SLOTS = 10
 RATE_LIMITS = {"RATE_LIMIT_BOOKING_ADDRESS": "1000000/m"}
 # The rate limits count in Redis, shared by the server's workers, as in production.
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
+# The yardstick: a bare Django view doing nothing but the booking transaction.
+REFERENCE_APP = "bench.reference_app:application"
 
 WRK_SCRIPT = r"""
 -- Each request is the next citizen of this thread: thread t of T takes plan rows t, t+T, ...
@@ -177,7 +185,11 @@ def run_http_scenario(
     vaccine_id: int,
     port: int,
     env: dict[str, str],
+    *,
+    reference: bool = False,
 ) -> HttpRun:
+    """Load the API with `scenario`, or with `reference` the bare booking view of
+    bench/reference_app.py (whose "token" is the citizen's id)."""
     from vaxbook.bookings.models import Appointment
 
     attempts = args.citizens
@@ -192,8 +204,9 @@ def run_http_scenario(
             centre_id, vaccine_id, HOT_SLOTS, args.hot_capacity // HOT_SLOTS
         )
         targets = [slot_ids[i % HOT_SLOTS] for i in range(attempts)]
-    citizens = booking_storm.create_citizens(attempts, f"http-{scenario}")
-    bearer = issue_tokens(citizens)
+    tag = f"http-{'reference' if reference else scenario}"
+    citizens = booking_storm.create_citizens(attempts, tag)
+    bearer = [str(pk) for pk in citizens] if reference else issue_tokens(citizens)
     rows_before = Appointment.objects.count()
 
     with (
@@ -207,7 +220,9 @@ def run_http_scenario(
         script.write(WRK_SCRIPT)
         script.flush()
         wrk_env = {**os.environ, "STORM_PLAN": plan.name, "STORM_THREADS": "2"}
-        with http_servers.running(server(args), env, f"http://{HOST}:{port}/healthz") as session:
+        app = REFERENCE_APP if reference else http_servers.APP
+        health = f"http://{HOST}:{port}/healthz"
+        with http_servers.running(server(args, app), env, health) as session:
             cpu_before = http_servers.session_cpu_s(session)
             done = subprocess.run(  # noqa: S603 (our own command, no shell)
                 [
@@ -254,7 +269,7 @@ def run_http_scenario(
     if unexpected:
         failures.append(f"unexpected statuses {unexpected}")
     return HttpRun(
-        scenario=scenario,
+        scenario="reference" if reference else scenario,
         seconds=duration_us / 1e6,
         requests=requests,
         statuses=statuses,
@@ -265,10 +280,9 @@ def run_http_scenario(
     )
 
 
-def server(args: argparse.Namespace) -> http_servers.Server:
+def server(args: argparse.Namespace, app: str = http_servers.APP) -> http_servers.Server:
     name = "gunicorn-sync" if args.server == "gunicorn" else "granian-threads"
-    command = http_servers.server(name, args.port, args.workers, args.threads)
-    return command
+    return http_servers.server(name, args.port, args.workers, args.threads, app)
 
 
 def queries_per_booking(centre_id: int, vaccine_id: int) -> int:
@@ -354,6 +368,12 @@ def main() -> int:
         runs.append(run)
         verdict = "ok" if not run.failures else "FAIL"
         print(f"  http {scenario}: {run.requests} requests, checks {verdict}", flush=True)
+    # The yardstick on this machine, on uniform slots: see bench/reference_app.py.
+    reference = run_http_scenario(
+        "uniform", args, centre_id, vaccine_id, args.port, env, reference=True
+    )
+    verdict = "ok" if not reference.failures else "FAIL"
+    print(f"  http reference: {reference.requests} requests, checks {verdict}", flush=True)
 
     # The same work through the service layer alone, in as many processes as server workers.
     service = booking_storm.run_scenario(
@@ -373,7 +393,7 @@ def main() -> int:
     )
     print(header)
     print("-" * len(header))
-    for r in runs:
+    for r in [*runs, reference]:
         conflicts = r.statuses.get(409, 0)
         other = r.requests - r.created - conflicts
         print(
@@ -391,7 +411,12 @@ def main() -> int:
     if uniform and uniform.created:
         ratio = service.ok_per_s / (uniform.created / uniform.seconds)
         print(f"HTTP overhead: the service layer alone books {ratio:.2f}x as fast as the API")
-    failed = [(r.scenario, f) for r in runs for f in r.failures]
+        share = uniform.created / uniform.seconds / (reference.created / reference.seconds)
+        print(
+            f"Yardstick: the API books at {share:.0%} of the rate of a bare Django view doing"
+            " only the booking transaction (bench/reference_app.py), on this machine"
+        )
+    failed = [(r.scenario, f) for r in [*runs, reference] for f in r.failures]
     failed += [("service", f) for f in service.failures]
     for scenario, failure in failed:
         print(f"FAIL {scenario}: {failure}")

@@ -1,0 +1,96 @@
+"""The yardstick for the HTTP booking storm: a bare Django view that does nothing but the
+booking transaction.
+
+The API's throughput target was set against such a view: on a 2-core machine it reached
+about 480-720 bookings/s under gunicorn (sync, 2 workers). How fast a given machine is
+changes every figure of bench/http_storm.py by a factor of two or more, so the storm runs
+this view on the same machine, in the same run, and prints the API's rate as a share of it.
+
+What the view does, and nothing else: one request is one booking of dose 1 by the citizen
+whose id is the bearer "token", in one transaction of two statements (take a place in the
+slot if one is left, insert the appointment), answered 201 with the appointment's id and
+reference, or 409 when the slot is full. No middleware, no authentication, no eligibility
+rules, no idempotency, no rate limit, no credential, no confirmation: exactly what the
+API adds on top. It uses the project's own database settings (prepared statements and the
+connection pool included) and its tables.
+
+    gunicorn bench.reference_app:application
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from config import env  # noqa: E402
+
+settings.configure(
+    DEBUG=False,
+    SECRET_KEY=os.environ.get("SECRET_KEY", "bench-only-not-a-secret"),
+    ALLOWED_HOSTS=env.env_list("ALLOWED_HOSTS", default=["127.0.0.1"]),
+    DATABASES={"default": env.database(os.environ.get("DATABASE_URL"), var_dir=REPO_ROOT / "var")},
+    ROOT_URLCONF=__name__,
+    MIDDLEWARE=[],
+    INSTALLED_APPS=[],
+    USE_TZ=True,
+)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+from django.http import HttpRequest, HttpResponse, JsonResponse  # noqa: E402
+from django.urls import path  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django.views.decorators.csrf import csrf_exempt  # noqa: E402
+
+from vaxbook.bookings.references import new_reference  # noqa: E402
+
+_TAKE_PLACE = """
+    UPDATE centres_slot SET booked = booked + 1
+     WHERE id = %s AND booked < capacity AND is_open AND starts_at > %s
+"""
+_INSERT_APPOINTMENT = """
+    INSERT INTO bookings_appointment
+           (id, person_id, slot_id, dose_number, status, reference, created_at,
+            cancellation_reason)
+    VALUES (%s, %s, %s, 1, 'booked', %s, %s, '')
+"""
+
+
+@csrf_exempt
+def book(request: HttpRequest) -> HttpResponse:
+    person_id = int(request.headers["Authorization"].removeprefix("Bearer "))
+    slot_id = int(json.loads(request.body)["slot_id"])
+    now = timezone.now()
+    appointment_id, reference = uuid.uuid4(), new_reference()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_TAKE_PLACE, [slot_id, now])
+        if cursor.rowcount != 1:
+            return JsonResponse({"code": "slot_full"}, status=409)
+        cursor.execute(_INSERT_APPOINTMENT, [appointment_id, person_id, slot_id, reference, now])
+    return JsonResponse({"id": str(appointment_id), "reference": reference}, status=201)
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("api/v1/appointments", book),
+    path("healthz", healthz),
+]
+
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+
+application = get_wsgi_application()
