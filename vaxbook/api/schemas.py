@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 from vaxbook.accounts.models import User
 from vaxbook.bookings.models import Appointment
@@ -96,7 +96,13 @@ class Input(Schema):
 # --- what the API shows --------------------------------------------------------------------
 
 
-class VaccineRef(Schema):
+class Output(BaseModel):
+    """An answer built from explicit values (the `of` constructors). Plain pydantic, not
+    ninja's Schema: Schema reads every field through a getter meant for ORM objects, which
+    made the booking's answer four times as slow to build (0.1 ms of each booking)."""
+
+
+class VaccineRef(Output):
     id: int
     name: str
 
@@ -123,7 +129,7 @@ class VaccineOut(Schema):
         )
 
 
-class CentreOut(Schema):
+class CentreOut(Output):
     id: int
     name: str
     address: str
@@ -173,7 +179,7 @@ class SlotOut(Schema):
         )
 
 
-class AppointmentSlot(Schema):
+class AppointmentSlot(Output):
     """The time of an appointment (without the slot's counters)."""
 
     id: int
@@ -182,7 +188,7 @@ class AppointmentSlot(Schema):
     vaccine: VaccineRef
 
 
-class AppointmentOut(Schema):
+class AppointmentOut(Output):
     id: uuid.UUID
     reference: str = Field(description="9 characters; people read it as ABC-DEF-GH7.")
     status: str = Field(description="booked, checked_in, vaccinated, cancelled or no_show.")
