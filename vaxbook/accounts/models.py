@@ -57,17 +57,39 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    # Set by keep_roles() on the user of one staff page; any other User object reads its
+    # roles afresh at every question.
+    _kept_roles: dict[int, str] | None = None
+
+    @property
+    def centre_roles(self) -> dict[int, str]:
+        """The user's role at each centre they belong to, by centre id."""
+        if self._kept_roles is not None:
+            return self._kept_roles
+        return dict(self.memberships.values_list("centre_id", "role"))
+
+    def keep_roles(self) -> None:
+        """Read the roles once and answer every later question from them.
+
+        For the signed-in user of one request only (staff_required calls it): the guard, the
+        view, the services and the template then share one query. A role changed meanwhile
+        shows from the next request, as with Django's own permission cache."""
+        self._kept_roles = self.centre_roles
+
     def works_at(self, centre_id: int) -> bool:
         """Staff act only for the centres they belong to; administrators for any centre."""
-        return self.is_superuser or self.memberships.filter(centre_id=centre_id).exists()
+        return self.is_superuser or centre_id in self.centre_roles
+
+    def steps_at(self, centre_id: int) -> frozenset["StaffStep"]:
+        """What the user's role at the centre allows (administrators may do everything
+        everywhere)."""
+        if self.is_superuser:
+            return frozenset(StaffStep)
+        role = self.centre_roles.get(centre_id)
+        return ROLE_STEPS[role] if role is not None else frozenset()
 
     def may_at(self, centre_id: int, step: "StaffStep") -> bool:
-        """Whether one of the user's roles at the centre allows `step` (administrators may
-        do everything everywhere)."""
-        if self.is_superuser:
-            return True
-        roles = self.memberships.filter(centre_id=centre_id).values_list("role", flat=True)
-        return any(step in ROLE_STEPS[role] for role in roles)
+        return step in self.steps_at(centre_id)
 
 
 class PriorityGroup(models.TextChoices):

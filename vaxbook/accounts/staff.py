@@ -37,7 +37,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_otp.models import VerifyNotAllowed
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from vaxbook.accounts.models import StaffMembership, User
+from vaxbook.accounts.models import User
 from vaxbook.centres.models import Centre
 from vaxbook.core.ratelimit import code_check_limits, limit_posts, sign_in_limits
 from vaxbook.credentials.qr import qr_svg
@@ -57,7 +57,7 @@ def is_staff_member(user: Any) -> bool:
     """A user who belongs to at least one centre, or an administrator."""
     if not isinstance(user, User) or not user.is_active:
         return False
-    return user.is_superuser or StaffMembership.objects.filter(user=user).exists()
+    return user.is_superuser or bool(user.centre_roles)
 
 
 def works_at(user: User, centre_id: int) -> bool:
@@ -91,7 +91,12 @@ def staff_required(view: View) -> View:
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path(), resolve_url(SIGN_IN_URL_NAME))
-        if not is_verified(user) or not is_staff_member(user):
+        if not is_verified(user) or not isinstance(user, User):
+            raise Http404
+        # Each page asks about the user's roles many times (the guard, the view, the
+        # services, the template's links): one query answers them all.
+        user.keep_roles()
+        if not is_staff_member(user):
             raise Http404
         centre_id = kwargs.get("centre_id")
         if centre_id is not None and not works_at(user, centre_id):
@@ -252,6 +257,6 @@ def staff_home(request: HttpRequest) -> HttpResponse:
     centres = (
         Centre.objects.order_by("name")
         if user.is_superuser
-        else Centre.objects.filter(memberships__user=user).order_by("name")
+        else Centre.objects.filter(pk__in=user.centre_roles.keys()).order_by("name")
     )
     return render(request, "accounts/staff_home.html", {"centres": centres})

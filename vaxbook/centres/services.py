@@ -47,7 +47,7 @@ from vaxbook.centres.models import (
     Slot,
     Vaccine,
 )
-from vaxbook.centres.permissions import is_administrator, may_manage
+from vaxbook.centres.permissions import is_administrator, managed_centre_ids, may_manage
 from vaxbook.centres.queries import local_day_bounds
 
 # The reason travels to every person affected (email) and into the appointment's record.
@@ -69,13 +69,9 @@ def managed_centre(*, user: Any, centre_id: int) -> Centre:
 
 def managed_centres(*, user: Any) -> list[Centre]:
     """The centres `user` manages (every centre for an administrator), by name."""
-    if is_administrator(user):
-        return list(Centre.objects.order_by("name"))
-    return list(
-        Centre.objects.filter(memberships__user=user, memberships__role=StaffRole.MANAGER).order_by(
-            "name"
-        )
-    )
+    centre_ids = managed_centre_ids(user)
+    centres = Centre.objects.order_by("name")
+    return list(centres if centre_ids is None else centres.filter(pk__in=centre_ids))
 
 
 def day_slots(*, user: Any, centre_id: int, day: dt.date) -> list[Slot]:
