@@ -3,7 +3,9 @@ import uuid
 
 import pytest
 import time_machine
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
+from django.test.utils import CaptureQueriesContext
 
 from tests.factories import (
     CentreFactory,
@@ -50,6 +52,38 @@ def person():
 @pytest.fixture
 def slot():
     return SlotFactory(capacity=2)
+
+
+def field_values(instance: Model) -> dict[str, object]:
+    return {
+        field.attname: getattr(instance, field.attname)
+        for field in type(instance)._meta.concrete_fields
+    }
+
+
+def assert_as_read_again(appointment: Appointment) -> None:
+    """`appointment`, its slot and the slot's centre and vaccine are loaded already and hold
+    what reading them from the database again gives."""
+    with CaptureQueriesContext(connection) as queries:
+        returned = [
+            appointment,
+            appointment.slot,
+            appointment.slot.centre,
+            appointment.slot.vaccine,
+        ]
+    assert not queries.captured_queries
+    fresh = Appointment.objects.select_related("slot__centre", "slot__vaccine").get(
+        pk=appointment.pk
+    )
+    expected = [fresh, fresh.slot, fresh.slot.centre, fresh.slot.vaccine]
+    assert [field_values(instance) for instance in returned] == [
+        field_values(instance) for instance in expected
+    ]
+
+
+def ends_with_its_transaction(queries: CaptureQueriesContext) -> bool:
+    # In a test the service's transaction is a savepoint.
+    return queries.captured_queries[-1]["sql"].startswith("RELEASE SAVEPOINT")
 
 
 def later_slot(first: Slot, days: int) -> Slot:
@@ -258,6 +292,27 @@ def test_cancelling_gives_the_place_back(person, slot) -> None:
     assert slot.booked == 0
 
 
+def test_a_cancellation_returns_the_appointment_as_the_database_now_has_it(person, slot) -> None:
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    cancelled = services.cancel_appointment(person=person, appointment_id=appointment.pk)
+
+    assert cancelled.cancellation_reason == "Cancelled by the person."
+    assert cancelled.slot.booked == 0
+    assert_as_read_again(cancelled)
+
+
+def test_cancelling_reads_nothing_back_after_its_writes(
+    person, slot, django_assert_max_num_queries
+) -> None:
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    # The person lock (two statements), the appointment, its update, the place given back,
+    # the message and its task, and the savepoint around them: one statement fewer than
+    # when the appointment was read again at the end.
+    with django_assert_max_num_queries(9) as queries:
+        services.cancel_appointment(person=person, appointment_id=appointment.pk)
+    assert ends_with_its_transaction(queries)
+
+
 def test_someone_elses_appointment_cannot_be_cancelled_and_looks_missing(person, slot) -> None:
     appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
     before = database_state()
@@ -314,6 +369,35 @@ def test_rescheduling_moves_the_place_and_keeps_the_reference(person, slot) -> N
     assert moved.status == AppointmentStatus.BOOKED
     assert Slot.objects.get(pk=slot.pk).booked == 0
     assert Slot.objects.get(pk=new.pk).booked == 1
+
+
+def test_a_move_returns_the_appointment_as_the_database_now_has_it(person, slot) -> None:
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    new = SlotFactory(
+        vaccine=slot.vaccine, starts_at=slot.starts_at + dt.timedelta(days=2), booked=1
+    )
+
+    moved = services.reschedule_appointment(
+        person=person, appointment_id=appointment.pk, new_slot_id=new.pk
+    )
+
+    assert (moved.slot_id, moved.slot.booked) == (new.pk, 2)
+    assert_as_read_again(moved)
+
+
+def test_rescheduling_reads_nothing_back_after_its_writes(
+    person, slot, django_assert_max_num_queries
+) -> None:
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    new = SlotFactory(vaccine=slot.vaccine, starts_at=slot.starts_at + dt.timedelta(days=2))
+    # The new slot, the person lock (two statements), the appointment, its update, the two
+    # places, the reschedule's number, the message and its task, and the savepoint around
+    # them: one statement fewer than when the appointment was read again at the end.
+    with django_assert_max_num_queries(12) as queries:
+        services.reschedule_appointment(
+            person=person, appointment_id=appointment.pk, new_slot_id=new.pk
+        )
+    assert ends_with_its_transaction(queries)
 
 
 def test_rescheduling_to_a_full_slot_keeps_the_old_appointment(person, slot) -> None:

@@ -29,7 +29,7 @@ vaxbook.bookings.errors exception, nothing.
 import datetime as dt
 import uuid
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -79,11 +79,17 @@ type Within = Callable[[Appointment], None]
 
 
 def book_appointment(
-    *, person: Citizen, slot_id: int, dose_number: int, within: Within | None = None
+    *,
+    person: Citizen,
+    slot_id: int,
+    dose_number: int,
+    within: Within | None = None,
+    loaded_slot: Slot | None = None,
 ) -> Appointment:
-    """Book one dose for `person` in slot `slot_id`. `within`: see Within."""
+    """Book one dose for `person` in slot `slot_id`. `within`: see Within. `loaded_slot`:
+    slot `slot_id` with its centre and vaccine, when the caller has read it already."""
     now = timezone.now()
-    slot = _load_slot(slot_id, now)
+    slot = _load_slot(slot_id, now) if loaded_slot is None else _bookable(loaded_slot, now)
 
     def book() -> Appointment:
         with transaction.atomic(durable=True):
@@ -170,6 +176,7 @@ def cancel_appointment(
     """Cancel the person's own booked appointment; its place goes back to the slot.
     `within`: see Within."""
     now = timezone.now()
+    reason = _("Cancelled by the person.")
     with transaction.atomic(durable=True):
         _lock_person(person.pk)
         appointment = _own_appointment(person, appointment_id)
@@ -178,11 +185,7 @@ def cancel_appointment(
         # on the slot whose place is given back below.
         cancelled = Appointment.objects.filter(
             pk=appointment.pk, status=AppointmentStatus.BOOKED, slot_id=appointment.slot_id
-        ).update(
-            status=AppointmentStatus.CANCELLED,
-            cancelled_at=now,
-            cancellation_reason=_("Cancelled by the person."),
-        )
+        ).update(status=AppointmentStatus.CANCELLED, cancelled_at=now, cancellation_reason=reason)
         if not cancelled:
             raise NotCancellable(_("This appointment has just been checked in or changed."))
         _give_back_place(appointment.slot_id)
@@ -190,9 +193,12 @@ def cancel_appointment(
         announce(appointment=appointment, event=Event.CANCELLED)  # no reason: the person's own
         if within is not None:
             within(appointment)
-    return Appointment.objects.select_related("slot__centre", "slot__vaccine").get(
-        pk=appointment.pk
-    )
+    # What a re-read would give, without the query; only now, as `within` gets the
+    # appointment as read before the change.
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.cancelled_at, appointment.cancellation_reason = now, reason
+    appointment.slot.booked -= 1
+    return appointment
 
 
 def reschedule_appointment(
@@ -235,13 +241,12 @@ def reschedule_appointment(
                 _take_place(slot_id, now)
             else:
                 _give_back_place(slot_id)
+        new_slot.booked += 1  # as _take_place left it: the slot returned is as a re-read's
         appointment.person, appointment.slot = person, new_slot
         announce(appointment=appointment, event=Event.RESCHEDULED)
         if within is not None:
             within(appointment)
-    return Appointment.objects.select_related("slot__centre", "slot__vaccine").get(
-        pk=appointment.pk
-    )
+    return appointment
 
 
 # --- staff: the day of vaccination -----------------------------------------------------
@@ -364,9 +369,45 @@ def mark_no_show(
                 _("An appointment can be marked as missed only once its time has come."),
                 status=appointment.status,
             )
-        _move_status(appointment, AppointmentStatus.BOOKED, AppointmentStatus.NO_SHOW)
-        _audit(AuditAction.NO_SHOW, AppointmentStatus.NO_SHOW, appointment, staff, client_address)
+        marked = record_no_show(
+            staff=staff,
+            appointment_id=appointment.pk,
+            slot_id=appointment.slot_id,
+            centre_id=appointment.slot.centre_id,
+            client_address=client_address,
+        )
+        if not marked:
+            _refuse_move(appointment, AppointmentStatus.NO_SHOW)
     return _appointment(appointment_id)
+
+
+def record_no_show(
+    *,
+    staff: User,
+    appointment_id: uuid.UUID,
+    slot_id: int,
+    centre_id: int,
+    client_address: str | None,
+    detail: dict[str, Any] | None = None,
+) -> bool:
+    """booked -> no_show in the caller's transaction, audited there; False when the
+    appointment is no longer booked in `slot_id`. The place stays used and nobody is told.
+
+    The rule behind both mark_no_show and vaxbook.checkin.services.mark_remaining_no_shows;
+    callers check first that `staff` may mark no-shows at `centre_id` and that the time of
+    slot `slot_id`, as read, has come."""
+    if not _moved(appointment_id, slot_id, AppointmentStatus.BOOKED, AppointmentStatus.NO_SHOW):
+        return False
+    record_event(
+        actor=staff,
+        action=AuditAction.NO_SHOW,
+        centre_id=centre_id,
+        appointment_id=appointment_id,
+        outcome=AppointmentStatus.NO_SHOW,
+        client_address=client_address,
+        detail=detail,
+    )
+    return True
 
 
 # --- centres: closing slots ------------------------------------------------------------
@@ -465,6 +506,11 @@ def _load_slot(slot_id: int, now: dt.datetime) -> Slot:
     slot = sql.load_slot(slot_id)
     if slot is None:
         raise SlotUnavailable(_("This time slot does not exist."))
+    return _bookable(slot, now)
+
+
+def _bookable(slot: Slot, now: dt.datetime) -> Slot:
+    """`slot` (with its centre), if it can be booked at all (full or not)."""
     if not (slot.is_open and slot.centre.is_active):
         raise SlotUnavailable(_("This time slot is closed for booking."))
     if slot.starts_at <= now:
@@ -551,7 +597,9 @@ def _violated_constraint(error: IntegrityError) -> str | None:
 
 def _own_appointment(person: Citizen, appointment_id: uuid.UUID) -> Appointment:
     appointment = (
-        Appointment.objects.select_related("slot").filter(pk=appointment_id, person=person).first()
+        Appointment.objects.select_related("slot__centre", "slot__vaccine")
+        .filter(pk=appointment_id, person=person)
+        .first()
     )
     if appointment is None:
         raise AppointmentNotFound(_("Appointment not found."))
@@ -610,19 +658,39 @@ def _move_status(
     new: AppointmentStatus,
     **changes: object,
 ) -> None:
+    """The move (see _moved), or InvalidTransition with the status the appointment has."""
+    if not _moved(appointment.pk, appointment.slot_id, expected, new, **changes):
+        _refuse_move(appointment, new)
+
+
+def _moved(
+    appointment_id: uuid.UUID,
+    slot_id: int,
+    expected: AppointmentStatus,
+    new: AppointmentStatus,
+    **changes: object,
+) -> bool:
     """One conditional update on the current status (and the slot, as read): of two
     concurrent moves, one wins, and a move never applies to an appointment rescheduled since
-    it was read and checked."""
-    moved = Appointment.objects.filter(
-        pk=appointment.pk, status=expected, slot_id=appointment.slot_id
-    ).update(status=new, **changes)
-    if not moved:
-        current = Appointment.objects.values_list("status", flat=True).get(pk=appointment.pk)
-        raise InvalidTransition(
-            _("This appointment is %(status)s: it cannot become %(new)s.")
-            % {
-                "status": AppointmentStatus(current).label.lower(),
-                "new": new.label.lower(),
-            },
-            status=current,
+    it was read and checked.
+
+    Only the row's own columns in the WHERE clause: a condition on the joined slot would
+    become a subquery, which PostgreSQL does not re-check after waiting for a concurrent
+    move's row lock, and this move would overwrite that one."""
+    return bool(
+        Appointment.objects.filter(pk=appointment_id, status=expected, slot_id=slot_id).update(
+            status=new, **changes
         )
+    )
+
+
+def _refuse_move(appointment: Appointment, new: AppointmentStatus) -> NoReturn:
+    current = Appointment.objects.values_list("status", flat=True).get(pk=appointment.pk)
+    raise InvalidTransition(
+        _("This appointment is %(status)s: it cannot become %(new)s.")
+        % {
+            "status": AppointmentStatus(current).label.lower(),
+            "new": new.label.lower(),
+        },
+        status=current,
+    )
