@@ -1,8 +1,11 @@
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from tests.factories import (
     CentreFactory,
@@ -12,7 +15,9 @@ from tests.factories import (
     VaccineFactory,
     tomorrow_at,
 )
+from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment
+from vaxbook.bookings.views import _live_appointment_id
 from vaxbook.centres.models import Slot
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +56,60 @@ def test_a_double_click_on_confirm_books_once_and_both_clicks_land_on_the_confir
     appointment = Appointment.objects.get(person=person)
     assert first["Location"] == second["Location"] == f"/appointments/{appointment.pk}/"
     assert Slot.objects.get(pk=slot.pk).booked == 1
+
+
+def slot_reads(queries: CaptureQueriesContext) -> int:
+    return sum(
+        bool(re.search(r'\bFROM "?centres_slot\b', query["sql"]))
+        for query in queries.captured_queries
+    )
+
+
+def test_booking_reads_the_slot_once(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(f"/book/{slot.pk}/", {"dose_number": "1"})
+    assert response.status_code == 302
+    assert Appointment.objects.get(person=person).slot_id == slot.pk
+    assert slot_reads(queries) == 1
+
+
+def test_a_second_click_finds_the_first_booking_with_one_filtered_query(
+    django_assert_num_queries,
+):
+    person = CitizenFactory()
+    slot = SlotFactory(starts_at=tomorrow_at(10))
+    other = SlotFactory(centre=slot.centre, starts_at=tomorrow_at(11))
+    called_off = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    services.cancel_appointment(person=person, appointment_id=called_off.pk)
+    live = services.book_appointment(person=person, slot_id=other.pk, dose_number=1)
+    services.book_appointment(person=CitizenFactory(), slot_id=other.pk, dose_number=1)
+
+    with django_assert_num_queries(1) as queries:
+        found = _live_appointment_id(person, slot_id=other.pk, dose_number=1)
+
+    assert found == live.pk
+    where = queries.captured_queries[0]["sql"].split(" WHERE ", 1)[1]
+    for column in ('"person_id"', '"slot_id"', '"dose_number"', '"status"'):
+        assert column in where
+    assert _live_appointment_id(person, slot_id=slot.pk, dose_number=1) is None
+    assert _live_appointment_id(person, slot_id=other.pk, dose_number=2) is None
+
+
+def test_a_click_on_a_slot_of_a_cancelled_booking_does_not_land_on_it(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory(starts_at=tomorrow_at(10))
+    other = SlotFactory(centre=slot.centre, starts_at=tomorrow_at(11))
+    client.post(f"/book/{slot.pk}/", {"dose_number": "1"})
+    client.post(f"/appointments/{Appointment.objects.get(person=person).pk}/cancel/")
+    client.post(f"/book/{other.pk}/", {"dose_number": "1"})
+
+    again = client.post(f"/book/{slot.pk}/", {"dose_number": "1"})
+
+    assert again.status_code == 409
+    assert "already have an appointment" in again.text
+    assert Slot.objects.get(pk=slot.pk).booked == 0
 
 
 def test_the_same_dose_at_another_time_is_refused_with_the_reason(citizen_client):
