@@ -7,16 +7,18 @@ import zoneinfo
 
 import pytest
 import time_machine
+from django.db import transaction
 
 from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at
 from tests.staff_clients import verified_client
 from vaxbook.accounts.models import StaffRole, User
 from vaxbook.audit.models import AuditAction, AuditEvent
 from vaxbook.bookings import services
-from vaxbook.bookings.errors import NotPermitted
+from vaxbook.bookings.errors import InvalidTransition, NotPermitted
 from vaxbook.bookings.models import Appointment, AppointmentStatus
 from vaxbook.centres.models import Centre, Slot
 from vaxbook.checkin.services import mark_remaining_no_shows
+from vaxbook.notifications.models import Message
 
 pytestmark = pytest.mark.django_db
 
@@ -187,6 +189,67 @@ def test_other_centres_are_untouched(centre, day_at, manager) -> None:
 
     elsewhere.refresh_from_db()
     assert elsewhere.status == AppointmentStatus.BOOKED
+
+
+# --- one rule for one no-show and for the day's ------------------------------------------
+
+
+def audit_row(appointment: Appointment) -> tuple:
+    row = AuditEvent.objects.get(action=AuditAction.NO_SHOW, appointment_id=appointment.pk)
+    return (row.actor, row.centre_id, row.outcome, row.client_address, row.detail)
+
+
+def test_one_no_show_and_the_days_change_and_audit_the_same_way(centre, day_at, manager) -> None:
+    places = list(Slot.objects.order_by("pk").values_list("pk", "booked"))
+    messages = Message.objects.count()
+    with time_machine.travel(at(20), tick=False):
+        one = services.mark_no_show(
+            appointment_id=day_at["missed"].pk, staff=manager, client_address="198.51.100.4"
+        )
+        marked = mark_remaining_no_shows(
+            staff=manager, centre_id=centre.pk, day=DAY, client_address="198.51.100.4"
+        )
+
+    assert one.status == AppointmentStatus.NO_SHOW
+    assert marked == 2  # the other two: the one marked already is left alone
+    assert statuses(day_at)["missed_too"] == AppointmentStatus.NO_SHOW
+    same = (manager, centre.pk, "no_show", "198.51.100.4")
+    assert audit_row(day_at["missed"]) == (*same, {})
+    assert audit_row(day_at["missed_too"]) == (*same, {"day": DAY.isoformat(), "bulk": True})
+    # The places stay used, and nobody is told.
+    assert list(Slot.objects.order_by("pk").values_list("pk", "booked")) == places
+    assert Message.objects.count() == messages
+
+
+def test_neither_marks_someone_checked_in(centre, day_at, manager) -> None:
+    came = day_at["came"]
+    with time_machine.travel(at(20), tick=False):
+        with pytest.raises(InvalidTransition) as refused:
+            services.mark_no_show(appointment_id=came.pk, staff=manager)
+        mark_remaining_no_shows(staff=manager, centre_id=centre.pk, day=DAY, client_address=None)
+
+    assert refused.value.status == AppointmentStatus.CHECKED_IN
+    assert "checked in: it cannot become did not attend" in refused.value.message
+    assert statuses(day_at)["came"] == AppointmentStatus.CHECKED_IN
+    assert not AuditEvent.objects.filter(action=AuditAction.NO_SHOW, appointment_id=came.pk)
+
+
+def test_a_no_show_for_an_appointment_moved_since_it_was_read_changes_nothing(
+    centre, day_at, manager
+) -> None:
+    moved = day_at["evening"]
+    with time_machine.travel(at(20), tick=False), transaction.atomic():
+        marked = services.record_no_show(
+            staff=manager,
+            appointment_id=moved.pk,
+            slot_id=day_at["missed"].slot_id,  # not its slot
+            centre_id=centre.pk,
+            client_address=None,
+        )
+
+    assert not marked
+    assert statuses(day_at)["evening"] == AppointmentStatus.BOOKED
+    assert not AuditEvent.objects.filter(action=AuditAction.NO_SHOW).exists()
 
 
 # --- the pages ------------------------------------------------------------------------------
