@@ -8,8 +8,11 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import translation
 
+from tests.factories import CentreFactory, staff_at
 from tests.staff_clients import verified_client
+from vaxbook.accounts.models import StaffRole, User
 from vaxbook.centres import policy
+from vaxbook.centres.models import Centre
 
 
 @pytest.fixture(autouse=True)
@@ -64,3 +67,26 @@ def fresh_rate_limits() -> Iterator[None]:
 def admin_client(admin_user: Any) -> Client:
     # The admin takes a second factor like every staff page (django-otp's admin site).
     return verified_client(admin_user)
+
+
+# A centre and its staff by role, for the tests of the staff pages and what they record.
+
+
+@pytest.fixture
+def centre(db: None) -> Centre:
+    return CentreFactory()
+
+
+@pytest.fixture
+def receptionist(centre: Centre) -> User:
+    return staff_at(centre, StaffRole.RECEPTIONIST)
+
+
+@pytest.fixture
+def vaccinator(centre: Centre) -> User:
+    return staff_at(centre, StaffRole.VACCINATOR)
+
+
+@pytest.fixture
+def manager(centre: Centre) -> User:
+    return staff_at(centre, StaffRole.MANAGER)

@@ -9,6 +9,7 @@ from django.core import mail
 from django.test import Client
 
 from tests.factories import CitizenFactory, UserFactory
+from tests.helpers import in_spanish
 from vaxbook.accounts.models import Citizen, User
 
 pytestmark = pytest.mark.django_db
@@ -89,8 +90,7 @@ def test_an_unknown_address_gets_the_same_page_and_no_email() -> None:
 def test_the_reset_email_is_in_the_language_of_the_page(
     citizen: Citizen, settings: LazySettings
 ) -> None:
-    client = Client()
-    client.post("/i18n/setlang/", {"language": "es", "next": "/"})
+    client = in_spanish(Client())
     client.post("/password-reset/", {"email": "ada@example.org"})
     (message,) = mail.outbox
     assert message.subject == "Restablezca su contraseña de vaxbook"
@@ -222,7 +222,7 @@ def test_account_pages_need_signing_in() -> None:
 
 
 def test_registering_in_spanish_sends_messages_in_spanish(client: Client) -> None:
-    client.post("/i18n/setlang/", {"language": "es", "next": "/"})
+    in_spanish(client)
     response = client.post(
         "/register/",
         {

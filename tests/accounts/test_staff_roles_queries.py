@@ -2,16 +2,14 @@
 them: the guard, the view, the services it calls and the template's links all share the
 roles loaded with the first question."""
 
-import datetime as dt
-import zoneinfo
-
 import pytest
 import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import CentreFactory, CitizenFactory, SlotFactory, StaffMembershipFactory
+from tests.factories import CentreFactory, SlotFactory, StaffMembershipFactory
+from tests.helpers import at, book
 from tests.staff_clients import verified_client
 from vaxbook.accounts.models import StaffRole, StaffStep, User
 from vaxbook.bookings import references, services
@@ -21,13 +19,6 @@ from vaxbook.centres.permissions import managed_centre_ids, may_manage
 from vaxbook.centres.services import managed_centres
 
 pytestmark = pytest.mark.django_db
-
-MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
-DAY = dt.date(2027, 7, 15)
-
-
-def at(hour: int, minute: int = 0, *, day: dt.date = DAY) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=MADRID)
 
 
 @pytest.fixture(autouse=True)
@@ -54,9 +45,7 @@ def manager(centres) -> User:
 @pytest.fixture
 def checked_in(centres) -> Appointment:
     """At the first centre, booked the day before for 10:00 and checked in at 10:02."""
-    slot = SlotFactory(centre=centres[0], starts_at=at(10))
-    with time_machine.travel(at(9, day=DAY - dt.timedelta(days=1)), tick=False):
-        booked = services.book_appointment(person=CitizenFactory(), slot_id=slot.pk, dose_number=1)
+    booked = book(SlotFactory(centre=centres[0], starts_at=at(10)), days_before=1)
     nurse: User = StaffMembershipFactory(centre=centres[0], role=StaffRole.VACCINATOR).user
     with time_machine.travel(at(10, 2), tick=False):
         return services.check_in(appointment_id=booked.pk, staff=nurse)

@@ -2,10 +2,10 @@ import base64
 
 import pytest
 from django.test import Client
-from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.factories import CentreFactory, CitizenFactory, UserFactory, staff_at
+from tests.factories import CitizenFactory, UserFactory, staff_at
+from tests.staff_clients import authenticator_for, code_of
 from vaxbook.accounts.models import User
 
 pytestmark = pytest.mark.django_db
@@ -13,21 +13,8 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-test-password"
 
 
-def device_of(user: User) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-
-
-def code_of(device: TOTPDevice) -> str:
-    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
-
-
 def sign_in(client: Client, user: User, **extra: str):
     return client.post("/staff/sign-in/", {"username": user.email, "password": PASSWORD, **extra})
-
-
-@pytest.fixture
-def centre():
-    return CentreFactory()
 
 
 @pytest.fixture
@@ -36,7 +23,7 @@ def staff(centre) -> User:
 
 
 def test_staff_sign_in_with_password_then_code(client: Client, staff, centre) -> None:
-    device = device_of(staff)
+    device = authenticator_for(staff)
 
     response = sign_in(client, staff, next=f"/staff/centres/{centre.pk}/validate/")
     assert response.status_code == 302
@@ -53,7 +40,7 @@ def test_staff_sign_in_with_password_then_code(client: Client, staff, centre) ->
 
 
 def test_a_wrong_code_is_refused(client: Client, staff, centre) -> None:
-    device = device_of(staff)
+    device = authenticator_for(staff)
     sign_in(client, staff)
     wrong = f"{(int(code_of(device)) + 1) % 1_000_000:06d}"
 
@@ -70,7 +57,7 @@ def test_a_wrong_code_is_refused(client: Client, staff, centre) -> None:
     "junk", ["", "12345", "abcdef", "\uff11\uff12\uff13\uff14\uff15\uff16", "1" * 10_000]
 )
 def test_a_malformed_code_gets_a_message(client: Client, staff, junk: str) -> None:
-    device_of(staff)
+    authenticator_for(staff)
     sign_in(client, staff)
 
     response = client.post("/staff/verify/", {"code": junk})
@@ -80,7 +67,7 @@ def test_a_malformed_code_gets_a_message(client: Client, staff, junk: str) -> No
 
 
 def test_repeated_wrong_codes_are_throttled(client: Client, staff) -> None:
-    device = device_of(staff)
+    device = authenticator_for(staff)
     sign_in(client, staff)
     wrong = f"{(int(code_of(device)) + 1) % 1_000_000:06d}"
     client.post("/staff/verify/", {"code": wrong})
@@ -93,7 +80,7 @@ def test_repeated_wrong_codes_are_throttled(client: Client, staff) -> None:
 
 
 def test_a_wrong_password_is_refused(client: Client, staff) -> None:
-    device_of(staff)
+    authenticator_for(staff)
 
     response = client.post("/staff/sign-in/", {"username": staff.email, "password": "nope"})
 
@@ -158,7 +145,7 @@ def test_reloading_the_set_up_page_keeps_the_same_secret(client: Client, staff) 
 
 
 def test_an_authenticator_cannot_be_replaced_through_the_set_up_page(client: Client, staff) -> None:
-    device_of(staff)
+    authenticator_for(staff)
     sign_in(client, staff)
     response = client.get("/staff/authenticator/")
     assert response.status_code == 302
@@ -182,7 +169,7 @@ def test_an_unconfirmed_device_does_not_count(client: Client, staff) -> None:
 
 def test_an_administrator_signs_in_too(client: Client, centre) -> None:
     admin = UserFactory(is_superuser=True, is_staff=True)
-    device = device_of(admin)
+    device = authenticator_for(admin)
     sign_in(client, admin)
 
     response = client.post("/staff/verify/", {"code": code_of(device)})
@@ -199,7 +186,7 @@ def test_verify_without_the_password_step_goes_to_sign_in(client: Client) -> Non
 
 
 def test_an_unsafe_next_is_ignored(client: Client, staff) -> None:
-    device = device_of(staff)
+    device = authenticator_for(staff)
     sign_in(client, staff, next="https://evil.example/")
 
     response = client.post("/staff/verify/?next=https://evil.example/", {"code": code_of(device)})
@@ -209,6 +196,6 @@ def test_an_unsafe_next_is_ignored(client: Client, staff) -> None:
 
 def test_the_sign_in_form_needs_csrf(staff) -> None:
     client = Client(enforce_csrf_checks=True)
-    device_of(staff)
+    authenticator_for(staff)
 
     assert sign_in(client, staff).status_code == 403

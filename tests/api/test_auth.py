@@ -7,11 +7,11 @@ import pytest
 import time_machine
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
-from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.api.conftest import Api, token_for
 from tests.factories import CitizenFactory, UserFactory, staff_at
+from tests.staff_clients import authenticator_for, code_of
 from vaxbook.accounts.models import Citizen, StaffRole, User
 from vaxbook.api.models import ApiToken
 
@@ -28,10 +28,6 @@ def registration(**changes: object) -> dict[str, object]:
         "date_of_birth": "1990-05-17",
         **changes,
     }
-
-
-def code_of(device: TOTPDevice) -> str:
-    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
 
 
 def sign_in(api: Api, email: str, password: str = PASSWORD, **extra: str):
@@ -232,7 +228,7 @@ def nurse(centre) -> User:
 
 @pytest.fixture
 def device(nurse: User) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=nurse, name="phone", confirmed=True)
+    return authenticator_for(nurse)
 
 
 def test_staff_with_an_authenticator_sign_in_with_its_code(anonymous: Api, nurse, device) -> None:
@@ -283,7 +279,7 @@ def test_an_unconfirmed_authenticator_does_not_count(anonymous: Api, nurse) -> N
 
 def test_a_citizen_with_an_authenticator_needs_its_code_too(anonymous: Api) -> None:
     person = CitizenFactory()
-    TOTPDevice.objects.create(user=person.user, name="phone", confirmed=True)
+    authenticator_for(person.user)
 
     assert sign_in(anonymous, person.user.email).code == "otp_required"
 

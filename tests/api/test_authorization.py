@@ -2,7 +2,6 @@
 status in this matrix. The appointment belongs to "citizen", at "staff"'s centre, today."""
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,6 +10,7 @@ import time_machine
 
 from tests.api.conftest import Api, Response, token_for
 from tests.factories import CentreFactory, CitizenFactory, SlotFactory, UserFactory, staff_at
+from tests.helpers import MADRID
 from vaxbook.accounts.models import StaffRole, User
 from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment
@@ -19,7 +19,6 @@ from vaxbook.credentials.tokens import issue_token
 
 pytestmark = pytest.mark.django_db
 
-MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
 NOW = dt.datetime(2030, 3, 5, 9, 0, tzinfo=MADRID)
 ROLES = ["anonymous", "citizen", "other_citizen", "staff", "other_staff", "administrator"]
 

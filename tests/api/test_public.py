@@ -1,13 +1,13 @@
 """The public reads: vaccines, centres, a centre's slots; pages, and caching headers."""
 
 import datetime as dt
-import zoneinfo
 
 import pytest
 import time_machine
 
 from tests.api.conftest import Api
 from tests.factories import CentreFactory, SlotFactory, VaccineFactory, tomorrow_at
+from tests.helpers import CANARY
 from vaxbook.centres.models import Centre
 
 pytestmark = pytest.mark.django_db
@@ -159,8 +159,7 @@ def test_centres_with_a_free_place_on_a_day(anonymous: Api, madrid, barcelona) -
 
 def test_the_day_is_the_centres_own(anonymous: Api, las_palmas) -> None:
     # 23:30 in Las Palmas on 1 July is already 2 July in Madrid and 22:30 UTC.
-    canary = zoneinfo.ZoneInfo("Atlantic/Canary")
-    late = dt.datetime(2027, 7, 1, 23, 30, tzinfo=canary)
+    late = dt.datetime(2027, 7, 1, 23, 30, tzinfo=CANARY)
     SlotFactory(centre=las_palmas, starts_at=late)
 
     with time_machine.travel(dt.datetime(2027, 6, 1, tzinfo=dt.UTC)):

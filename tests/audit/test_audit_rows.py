@@ -2,31 +2,22 @@
 who, where, what came of it, when and from which address; a change that fails leaves none
 of its own."""
 
-import datetime as dt
-import zoneinfo
-
 import pytest
 import time_machine
 
-from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at
+from tests.factories import CentreFactory, SlotFactory, staff_at
+from tests.helpers import at, book
 from tests.staff_clients import verified_client
-from vaxbook.accounts.models import StaffRole, User
+from vaxbook.accounts.models import StaffRole
 from vaxbook.audit.models import AuditAction, AuditEvent
 from vaxbook.bookings import services
 from vaxbook.bookings.errors import InvalidTransition, NotPermitted
 from vaxbook.bookings.models import Appointment
-from vaxbook.centres.models import Centre
 from vaxbook.checkin.validation import Outcome, check_in_with, validate
 
 pytestmark = pytest.mark.django_db
 
-MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
-DAY = dt.date(2027, 7, 15)
 ADDRESS = "203.0.113.9"
-
-
-def at(hour: int, minute: int = 0, *, day: dt.date = DAY) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=MADRID)
 
 
 @pytest.fixture(autouse=True)
@@ -36,20 +27,8 @@ def on_the_day():
 
 
 @pytest.fixture
-def centre() -> Centre:
-    return CentreFactory()
-
-
-@pytest.fixture
 def appointment(centre) -> Appointment:
-    slot = SlotFactory(centre=centre, starts_at=at(10))
-    with time_machine.travel(at(10, day=DAY - dt.timedelta(days=2)), tick=False):
-        return services.book_appointment(person=CitizenFactory(), slot_id=slot.pk, dose_number=1)
-
-
-@pytest.fixture
-def receptionist(centre) -> User:
-    return staff_at(centre, StaffRole.RECEPTIONIST)
+    return book(SlotFactory(centre=centre, starts_at=at(10)))
 
 
 def rows(action: AuditAction) -> list[tuple]:

@@ -1,12 +1,12 @@
 """The campaign policy as the booking engine applies it: cohorts open at an instant."""
 
 import datetime as dt
-import zoneinfo
 
 import pytest
 import time_machine
 
 from tests.factories import CitizenFactory, SlotFactory, VaccineFactory
+from tests.helpers import MADRID
 from vaxbook.bookings import services
 from vaxbook.bookings.eligibility_check import check_eligibility
 from vaxbook.bookings.errors import NotEligible
@@ -15,7 +15,6 @@ from vaxbook.centres.policy import CohortOpening
 
 pytestmark = pytest.mark.django_db
 
-MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
 # Monday 1 March 2027, 08:00 in Madrid: the 60-69 cohort opens.
 OPENING = dt.datetime(2027, 3, 1, 8, 0, tzinfo=MADRID)
 SIXTY_FIVE = dt.date(1962, 1, 10)

@@ -7,6 +7,7 @@ import time_machine
 from django.test import Client
 
 from tests.factories import CitizenFactory, VaccineFactory
+from tests.helpers import in_spanish
 from vaxbook.bookings.eligibility_check import check_eligibility
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +108,7 @@ def test_a_child_gets_a_not_eligible_page_with_the_day_not_a_form_error(
 def test_the_not_eligible_page_in_spanish_gives_the_day_in_spanish(
     vaccines, client: Client
 ) -> None:
-    client.post("/i18n/setlang/", {"language": "es", "next": "/"})
+    in_spanish(client)
     response = check(client, "2016-05-20")
     assert "<h1>Todavía no puede pedir cita</h1>" in response.text
     assert "20 de mayo de 2028" in response.text

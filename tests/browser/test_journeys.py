@@ -5,7 +5,6 @@ import datetime as dt
 import re
 import threading
 import uuid
-import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,14 +18,13 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.browser.conftest import PHONE
 from tests.browser.data import PASSWORD, booked, clinic, fill_up
 from tests.factories import CitizenFactory, SlotFactory, tomorrow_at
+from tests.helpers import MADRID
 from vaxbook.accounts.models import Citizen
 from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment, AppointmentStatus
 from vaxbook.centres.models import Slot
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
 
 
 def places_left(page: Page, time: str) -> str:

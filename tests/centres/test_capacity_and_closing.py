@@ -11,7 +11,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 
 from tests.factories import CitizenFactory
-from tests.management.helpers import book, madrid, make_site, slot_at
+from tests.helpers import at
+from tests.management.helpers import book, make_site, slot_at
 from vaxbook.audit.models import AuditAction, AuditEvent
 from vaxbook.bookings import services as bookings
 from vaxbook.bookings.errors import NotPermitted as BookingNotPermitted
@@ -38,7 +39,7 @@ REASON = "The vaccine delivery is late."
 
 @pytest.fixture(autouse=True)
 def fixed_clock():
-    with time_machine.travel(madrid(TODAY, 8), tick=False) as traveller:
+    with time_machine.travel(at(8, day=TODAY), tick=False) as traveller:
         yield traveller
 
 
@@ -57,7 +58,7 @@ def site():
 @pytest.fixture
 def day_slots(site):
     """Three slots on DAY at 10:00, 10:10 and 10:20 with 5 places each."""
-    return [slot_at(site.centre, site.vaccine, madrid(DAY, 10, minute)) for minute in (0, 10, 20)]
+    return [slot_at(site.centre, site.vaccine, at(10, minute, day=DAY)) for minute in (0, 10, 20)]
 
 
 def places(slot: Slot) -> tuple[int, int, bool]:
@@ -115,7 +116,7 @@ def test_the_database_refuses_fewer_places_than_booked_whatever_code_runs(site, 
 
 
 def test_a_started_slot_keeps_its_places(site, day_slots, fixed_clock) -> None:
-    fixed_clock.move_to(madrid(DAY, 10, 5))
+    fixed_clock.move_to(at(10, 5, day=DAY))
 
     with pytest.raises(InvalidChange):
         services.change_slot_capacity(
@@ -138,7 +139,7 @@ def test_places_out_of_range_are_refused(site, day_slots, capacity) -> None:
 
 def test_a_slot_of_another_centre_is_not_found_through_this_one(site) -> None:
     other_centre = site.other_manager.memberships.get().centre
-    theirs = slot_at(other_centre, site.vaccine, madrid(DAY, 10))
+    theirs = slot_at(other_centre, site.vaccine, at(10, day=DAY))
 
     with pytest.raises(CentreNotFound):
         services.change_slot_capacity(
@@ -198,7 +199,7 @@ def test_closing_a_day_cancels_its_bookings_gives_places_back_and_tells_each_per
 ) -> None:
     texted = book(day_slots[0], phone="+34600000001")
     emailed = [book(day_slots[0]), book(day_slots[2])]
-    other_day = book(slot_at(site.centre, site.vaccine, madrid(DAY + dt.timedelta(days=1), 10)))
+    other_day = book(slot_at(site.centre, site.vaccine, at(10, day=DAY + dt.timedelta(days=1))))
     Message.objects.all().delete()  # the confirmations of the bookings above
 
     closure = services.close_day(
@@ -267,7 +268,7 @@ def test_closing_keeps_checked_in_people_and_slots_that_have_started(
 ) -> None:
     early = book(day_slots[0])
     waiting = book(day_slots[2])
-    fixed_clock.move_to(madrid(DAY, 10, 5))  # the 10:00 slot has started
+    fixed_clock.move_to(at(10, 5, day=DAY))  # the 10:00 slot has started
     bookings.check_in(appointment_id=early.pk, staff=site.receptionist)
 
     closure = services.close_day(
@@ -302,7 +303,7 @@ def test_closing_one_vaccines_slots_leaves_the_others(site, day_slots) -> None:
 
     other = VaccineFactory(name="Spikevax", cvx_code="207")
     site.centre.vaccines.add(other)
-    theirs = slot_at(site.centre, other, madrid(DAY, 11))
+    theirs = slot_at(site.centre, other, at(11, day=DAY))
 
     services.close_day(
         staff=site.manager,
@@ -408,7 +409,7 @@ def test_the_booking_engine_itself_refuses_a_closure_by_someone_who_does_not_man
 
 def test_the_booking_engine_closes_slots_of_one_centre_at_a_time(site, day_slots) -> None:
     other_centre = site.other_manager.memberships.get().centre
-    theirs = slot_at(other_centre, site.vaccine, madrid(DAY, 10))
+    theirs = slot_at(other_centre, site.vaccine, at(10, day=DAY))
 
     with pytest.raises(BookingNotPermitted):
         bookings.cancel_for_centre_closure(

@@ -9,7 +9,8 @@ import pytest
 import time_machine
 
 from tests.factories import VaccineFactory
-from tests.management.helpers import madrid, make_site, slot_at
+from tests.helpers import at
+from tests.management.helpers import make_site, slot_at
 from vaxbook.audit.models import AuditAction, AuditEvent
 from vaxbook.centres import services
 from vaxbook.centres.errors import CentreNotFound, InvalidCentre, InvalidTemplate, NotPermitted
@@ -22,7 +23,7 @@ DAY = dt.date(2027, 5, 10)
 
 @pytest.fixture(autouse=True)
 def fixed_clock():
-    with time_machine.travel(madrid(DAY, 8), tick=False):
+    with time_machine.travel(at(8, day=DAY), tick=False):
         yield
 
 
@@ -156,7 +157,7 @@ def test_a_vaccine_with_opening_hours_cannot_be_dropped(site) -> None:
 
 
 def test_the_time_zone_cannot_change_under_future_slots(site) -> None:
-    slot_at(site.centre, site.vaccine, madrid(DAY, 10))
+    slot_at(site.centre, site.vaccine, at(10, day=DAY))
 
     with pytest.raises(InvalidCentre) as refused:
         services.update_centre(
@@ -307,7 +308,7 @@ def test_removing_hours_keeps_the_slots_made_from_them(site) -> None:
     template = services.add_opening_template(
         staff=site.manager, centre_id=site.centre.pk, details=hours(site)
     )
-    slot = slot_at(site.centre, site.vaccine, madrid(DAY, 10))
+    slot = slot_at(site.centre, site.vaccine, at(10, day=DAY))
 
     services.remove_opening_template(
         staff=site.manager, centre_id=site.centre.pk, template_id=template.pk

@@ -2,13 +2,13 @@
 centre; slots as the CSV export reads them; who may see which."""
 
 import datetime as dt
-import zoneinfo
 
 import pytest
 import time_machine
 
 from tests.factories import CentreFactory
-from tests.management.helpers import book, madrid, make_site, slot_at
+from tests.helpers import CANARY, at
+from tests.management.helpers import book, make_site, slot_at
 from vaxbook.bookings import services as bookings
 from vaxbook.bookings.models import Appointment, AppointmentStatus
 from vaxbook.centres import reports
@@ -17,7 +17,6 @@ from vaxbook.centres.models import Slot
 
 pytestmark = pytest.mark.django_db
 
-CANARY = zoneinfo.ZoneInfo("Atlantic/Canary")
 TODAY = dt.date(2027, 5, 10)
 PAST = TODAY - dt.timedelta(days=2)
 NEXT = TODAY + dt.timedelta(days=1)
@@ -42,19 +41,19 @@ def data():
     site = make_site()
     centre, vaccine = site.centre, site.vaccine
     canary = CentreFactory(name="Centro Canario", town="Las Palmas", time_zone="Atlantic/Canary")
-    full = slot_at(centre, vaccine, madrid(PAST, 10), capacity=4)
+    full = slot_at(centre, vaccine, at(10, day=PAST), capacity=4)
     given, arrived, missed, _never_marked = (book(full) for _ in range(4))
-    set_status(given, AppointmentStatus.VACCINATED, madrid(PAST, 10, 5))
-    set_status(arrived, AppointmentStatus.CHECKED_IN, madrid(PAST, 10, 1))
-    set_status(missed, AppointmentStatus.NO_SHOW, madrid(PAST, 11))
-    emptied = slot_at(centre, vaccine, madrid(PAST, 10, 10), capacity=4)
+    set_status(given, AppointmentStatus.VACCINATED, at(10, 5, day=PAST))
+    set_status(arrived, AppointmentStatus.CHECKED_IN, at(10, 1, day=PAST))
+    set_status(missed, AppointmentStatus.NO_SHOW, at(11, day=PAST))
+    emptied = slot_at(centre, vaccine, at(10, 10, day=PAST), capacity=4)
     cancelled = book(emptied)
-    with time_machine.travel(madrid(PAST, 8), tick=False):
+    with time_machine.travel(at(8, day=PAST), tick=False):
         bookings.cancel_appointment(person=cancelled.person, appointment_id=cancelled.pk)
-    closed = slot_at(centre, vaccine, madrid(PAST, 10, 20), capacity=6)
+    closed = slot_at(centre, vaccine, at(10, 20, day=PAST), capacity=6)
     Slot.objects.filter(pk=closed.pk).update(is_open=False)
-    book(slot_at(centre, vaccine, madrid(PAST + dt.timedelta(days=1), 0, 30), capacity=2))
-    coming = slot_at(centre, vaccine, madrid(NEXT, 9), capacity=10)
+    book(slot_at(centre, vaccine, at(0, 30, day=PAST + dt.timedelta(days=1)), capacity=2))
+    coming = slot_at(centre, vaccine, at(9, day=NEXT), capacity=10)
     for _ in range(3):
         book(coming)
     late = slot_at(
@@ -64,7 +63,7 @@ def data():
         capacity=2,
     )
     book(late)
-    with time_machine.travel(madrid(TODAY, 9), tick=False):
+    with time_machine.travel(at(9, day=TODAY), tick=False):
         yield site, canary
 
 

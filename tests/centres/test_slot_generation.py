@@ -1,12 +1,12 @@
 """Opening templates -> slots: preview, idempotent runs, bookings untouched, daylight saving."""
 
 import datetime as dt
-import zoneinfo
 
 import pytest
 import time_machine
 
-from tests.management.helpers import MADRID, book, madrid, make_site
+from tests.helpers import CANARY, MADRID, at
+from tests.management.helpers import book, make_site
 from vaxbook.audit.models import AuditAction, AuditEvent
 from vaxbook.centres.errors import CentreNotFound, InvalidRange, NotPermitted
 from vaxbook.centres.models import OpeningTemplate, Slot, Weekday
@@ -21,7 +21,7 @@ MONDAY = dt.date(2027, 3, 22)
 
 @pytest.fixture(autouse=True)
 def monday_morning():
-    with time_machine.travel(madrid(MONDAY, 7), tick=False) as traveller:
+    with time_machine.travel(at(7, day=MONDAY), tick=False) as traveller:
         yield traveller
 
 
@@ -130,7 +130,7 @@ def test_existing_slots_with_bookings_and_changes_stay_as_they_are(site) -> None
 
 def test_slots_that_have_already_started_today_are_left_out(site, monday_morning) -> None:
     template(site, Weekday.MONDAY, "09:00", "11:00")
-    monday_morning.move_to(madrid(MONDAY, 9, 45))
+    monday_morning.move_to(at(9, 45, day=MONDAY))
 
     run(site, MONDAY, MONDAY)
 
@@ -183,7 +183,7 @@ def test_ten_oclock_stays_ten_oclock_across_the_march_change(site) -> None:
 
 
 def test_ten_oclock_stays_ten_oclock_across_the_october_change(site, monday_morning) -> None:
-    monday_morning.move_to(madrid(dt.date(2027, 10, 25), 7))
+    monday_morning.move_to(at(7, day=dt.date(2027, 10, 25)))
     for weekday in (Weekday.SATURDAY, Weekday.SUNDAY, Weekday.MONDAY):
         template(site, weekday, "10:00", "11:00", slot_minutes=60)
 
@@ -213,7 +213,7 @@ def test_times_the_clocks_skip_in_march_get_no_slot(site) -> None:
 
 
 def test_times_that_happen_twice_in_october_get_one_slot_at_the_first(site, monday_morning) -> None:
-    monday_morning.move_to(madrid(dt.date(2027, 10, 25), 7))
+    monday_morning.move_to(at(7, day=dt.date(2027, 10, 25)))
     template(site, Weekday.SUNDAY, "01:30", "03:30", slot_minutes=30)
     sunday = dt.date(2027, 10, 31)
 
@@ -239,7 +239,7 @@ def test_a_centre_in_the_canaries_opens_at_its_own_ten_oclock(site) -> None:
 
     slot = Slot.objects.get()
     assert slot.starts_at == dt.datetime(2027, 3, 22, 10, 0, tzinfo=dt.UTC)
-    assert slot.starts_at.astimezone(zoneinfo.ZoneInfo("Atlantic/Canary")).time() == dt.time(10)
+    assert slot.starts_at.astimezone(CANARY).time() == dt.time(10)
 
 
 # --- bad ranges and who may ------------------------------------------------------------------

@@ -3,30 +3,21 @@ sent to the staff sign-in; citizens, staff who have not entered their code and s
 other centres get a 404; at the centre, each role reaches what it may do and gets a 404 for
 the rest, as if the page did not exist."""
 
-import datetime as dt
-import zoneinfo
 from collections.abc import Callable
 
 import pytest
 import time_machine
 from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at
-from tests.staff_clients import verified_client
+from tests.helpers import DAY, at, book
+from tests.staff_clients import password_only_client, verified_client
 from vaxbook.accounts.models import StaffRole, User
 from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment, AppointmentStatus
 from vaxbook.centres.models import Centre
 
 pytestmark = pytest.mark.django_db
-
-MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
-DAY = dt.date(2027, 7, 15)
-
-
-def at(hour: int, minute: int = 0, *, day: dt.date = DAY) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=MADRID)
 
 
 @pytest.fixture(autouse=True)
@@ -36,20 +27,11 @@ def evening_of_the_day():
 
 
 @pytest.fixture
-def centre() -> Centre:
-    return CentreFactory()
-
-
-@pytest.fixture
-def appointments(centre) -> dict[str, Appointment]:
+def appointments(centre, receptionist) -> dict[str, Appointment]:
     """One person checked in (for the dose page), one who never came (for the no-shows)."""
     slot = SlotFactory(centre=centre, starts_at=at(10))
-    with time_machine.travel(at(10, day=DAY - dt.timedelta(days=2)), tick=False):
-        came, missed = (
-            services.book_appointment(person=CitizenFactory(), slot_id=slot.pk, dose_number=1)
-            for _ in range(2)
-        )
-    services.check_in(appointment_id=came.pk, staff=staff_at(centre, StaffRole.RECEPTIONIST))
+    came, missed = book(slot), book(slot)
+    services.check_in(appointment_id=came.pk, staff=receptionist)
     return {"came": came, "missed": missed}
 
 
@@ -125,11 +107,7 @@ def citizen(centre: Centre) -> Client:
 
 
 def staff_without_the_code(centre: Centre) -> Client:
-    manager = staff_at(centre, StaffRole.MANAGER)
-    TOTPDevice.objects.create(user=manager, name="phone", confirmed=True)
-    client = Client()
-    client.force_login(manager)
-    return client
+    return password_only_client(staff_at(centre, StaffRole.MANAGER))
 
 
 def manager_of_another_centre(centre: Centre) -> Client:

@@ -5,13 +5,13 @@ The centre is in the Canaries (UTC+1 in summer) and the server in UTC, so "today
 between the two for an hour around local midnight."""
 
 import datetime as dt
-import zoneinfo
 
 import pytest
 import time_machine
-from django.test import Client
 
-from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at
+from tests import helpers
+from tests.factories import CentreFactory, SlotFactory, staff_at
+from tests.helpers import CANARY, DAY
 from tests.staff_clients import verified_client
 from vaxbook.accounts.models import StaffRole, User
 from vaxbook.bookings import references, services
@@ -20,9 +20,6 @@ from vaxbook.centres.models import Centre, Slot
 from vaxbook.checkin import queries
 
 pytestmark = pytest.mark.django_db
-
-CANARY = zoneinfo.ZoneInfo("Atlantic/Canary")
-DAY = dt.date(2027, 7, 15)
 
 
 def at(hour: int, minute: int = 0, *, day: dt.date = DAY, zone=CANARY) -> dt.datetime:
@@ -42,9 +39,7 @@ def centre() -> Centre:
 
 
 def book(slot: Slot, *, full_name: str, born: dt.date = dt.date(1961, 2, 28)) -> Appointment:
-    person = CitizenFactory(full_name=full_name, date_of_birth=born)
-    with time_machine.travel(slot.starts_at - dt.timedelta(days=3)):
-        return services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    return helpers.book(slot, days_before=3, full_name=full_name, date_of_birth=born)
 
 
 @pytest.fixture
@@ -63,11 +58,6 @@ def day_of(centre):
         "before": book(day_before, full_name="Bea Before"),
         "after": book(day_after, full_name="Alan After"),
     }
-
-
-@pytest.fixture
-def desk(centre) -> Client:
-    return verified_client(staff_at(centre, StaffRole.RECEPTIONIST))
 
 
 def day_url(centre: Centre, **params: str) -> str:

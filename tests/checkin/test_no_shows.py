@@ -3,13 +3,13 @@ no-show, in one action: never someone whose slot has not ended, never anyone che
 vaccinated or cancelled; one audit row each."""
 
 import datetime as dt
-import zoneinfo
 
 import pytest
 import time_machine
 from django.db import transaction
 
-from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at
+from tests.factories import CentreFactory, SlotFactory, staff_at
+from tests.helpers import DAY, at, book
 from tests.staff_clients import verified_client
 from vaxbook.accounts.models import StaffRole, User
 from vaxbook.audit.models import AuditAction, AuditEvent
@@ -22,29 +22,11 @@ from vaxbook.notifications.models import Message
 
 pytestmark = pytest.mark.django_db
 
-MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
-DAY = dt.date(2027, 7, 15)
-
-
-def at(hour: int, minute: int = 0, *, day: dt.date = DAY) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=MADRID)
-
 
 @pytest.fixture(autouse=True)
 def a_few_days_before():
     with time_machine.travel(at(9, day=DAY - dt.timedelta(days=4)), tick=False):
         yield
-
-
-@pytest.fixture
-def centre() -> Centre:
-    return CentreFactory()
-
-
-def book(slot: Slot, name: str) -> Appointment:
-    person = CitizenFactory(full_name=name)
-    with time_machine.travel(slot.starts_at - dt.timedelta(days=2)):
-        return services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
 
 
 @pytest.fixture
@@ -55,13 +37,13 @@ def day_at(centre):
     evening = SlotFactory(centre=centre, starts_at=at(18))
     yesterday = SlotFactory(centre=centre, starts_at=at(10, day=DAY - dt.timedelta(days=1)))
     appointments = {
-        "missed": book(ten, "Missed Once"),
-        "missed_too": book(ten_ten, "Missed Twice"),
-        "came": book(ten, "Came Early"),
-        "given": book(ten, "Got Dose"),
-        "cancelled": book(ten, "Called Off"),
-        "evening": book(evening, "Evening Person"),
-        "yesterday": book(yesterday, "Yesterday Person"),
+        "missed": book(ten, full_name="Missed Once"),
+        "missed_too": book(ten_ten, full_name="Missed Twice"),
+        "came": book(ten, full_name="Came Early"),
+        "given": book(ten, full_name="Got Dose"),
+        "cancelled": book(ten, full_name="Called Off"),
+        "evening": book(evening, full_name="Evening Person"),
+        "yesterday": book(yesterday, full_name="Yesterday Person"),
     }
     vaccinator = staff_at(centre, StaffRole.VACCINATOR)
     with time_machine.travel(at(9, 55), tick=False):
@@ -74,11 +56,6 @@ def day_at(centre):
         person=appointments["cancelled"].person, appointment_id=appointments["cancelled"].pk
     )
     return appointments
-
-
-@pytest.fixture
-def manager(centre) -> User:
-    return staff_at(centre, StaffRole.MANAGER)
 
 
 def statuses(appointments: dict[str, Appointment]) -> dict[str, str]:
@@ -183,7 +160,7 @@ def test_an_administrator_may(centre, day_at) -> None:
 
 
 def test_other_centres_are_untouched(centre, day_at, manager) -> None:
-    elsewhere = book(SlotFactory(starts_at=at(10)), "Elsewhere Person")
+    elsewhere = book(SlotFactory(starts_at=at(10)), full_name="Elsewhere Person")
     with time_machine.travel(at(20), tick=False):
         mark_remaining_no_shows(staff=manager, centre_id=centre.pk, day=DAY, client_address=None)
 

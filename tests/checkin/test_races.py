@@ -1,8 +1,6 @@
 """Staff racing each other on the day, with real threads against the configured database
 (run on PostgreSQL in CI): the audit log tells exactly what happened."""
 
-import datetime as dt
-import zoneinfo
 from collections.abc import Callable
 from functools import partial
 
@@ -10,30 +8,19 @@ import pytest
 import time_machine
 
 from tests.bookings.test_races import race
-from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at
+from tests.factories import CentreFactory, SlotFactory, staff_at
+from tests.helpers import DAY, at, book
 from vaxbook.accounts.models import StaffRole
 from vaxbook.audit.models import AuditAction, AuditEvent
-from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment, AppointmentStatus
 from vaxbook.checkin.services import mark_remaining_no_shows
 from vaxbook.checkin.validation import Outcome, Validation, check_in_with
 
 pytestmark = [pytest.mark.race, pytest.mark.django_db(transaction=True)]
 
-MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
-DAY = dt.date(2027, 7, 15)
-
-
-def at(hour: int, minute: int = 0, *, day: dt.date = DAY) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=MADRID)
-
 
 def booked_for_ten() -> Appointment:
-    slot = SlotFactory.create(centre=CentreFactory.create(), starts_at=at(10))
-    with time_machine.travel(at(10, day=DAY - dt.timedelta(days=2))):
-        return services.book_appointment(
-            person=CitizenFactory.create(), slot_id=slot.pk, dose_number=1
-        )
+    return book(SlotFactory.create(centre=CentreFactory.create(), starts_at=at(10)))
 
 
 def test_two_staff_checking_one_person_in_at_once_one_wins_the_other_sees_by_whom() -> None:

@@ -3,14 +3,14 @@ lot number, the injection site and the time; the appointment becomes vaccinated 
 "vaccinated" message is on its way."""
 
 import datetime as dt
-import zoneinfo
 
 import pytest
 import time_machine
 
-from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at
+from tests.factories import CentreFactory, SlotFactory, staff_at
+from tests.helpers import CANARY, DAY, book
 from tests.staff_clients import verified_client
-from vaxbook.accounts.models import StaffRole, User
+from vaxbook.accounts.models import StaffRole
 from vaxbook.audit.models import AuditAction, AuditEvent
 from vaxbook.bookings import services
 from vaxbook.bookings.errors import InvalidRecord
@@ -21,11 +21,9 @@ from vaxbook.notifications.models import Message
 
 pytestmark = pytest.mark.django_db
 
-CANARY = zoneinfo.ZoneInfo("Atlantic/Canary")  # UTC+1 in July; the server runs in UTC
-DAY = dt.date(2027, 7, 15)
-
 
 def at(hour: int, minute: int = 0, second: int = 0, *, day: dt.date = DAY) -> dt.datetime:
+    # In the Canaries: UTC+1 in July, while the server runs in UTC.
     return dt.datetime.combine(day, dt.time(hour, minute, second), tzinfo=CANARY)
 
 
@@ -43,19 +41,11 @@ def centre() -> Centre:
 @pytest.fixture
 def appointment(centre) -> Appointment:
     """Booked two days ahead for 10:00; checked in at 10:03:27."""
-    slot = SlotFactory(centre=centre, starts_at=at(10))
-    person = CitizenFactory(full_name="Ada Lovelace")
-    with time_machine.travel(at(9, day=DAY - dt.timedelta(days=2)), tick=False):
-        booked = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    booked = book(SlotFactory(centre=centre, starts_at=at(10)), full_name="Ada Lovelace")
     with time_machine.travel(at(10, 3, 27), tick=False):
         return services.check_in(
             appointment_id=booked.pk, staff=staff_at(centre, StaffRole.RECEPTIONIST)
         )
-
-
-@pytest.fixture
-def vaccinator(centre) -> User:
-    return staff_at(centre, StaffRole.VACCINATOR)
 
 
 def dose_url(appointment: Appointment, centre: Centre | None = None) -> str:
@@ -159,9 +149,7 @@ def test_bad_input_is_a_400_with_a_message_and_records_nothing(
 
 
 def test_a_person_not_checked_in_gets_no_form(centre, vaccinator) -> None:
-    slot = SlotFactory(centre=centre, starts_at=at(11))
-    with time_machine.travel(at(9, day=DAY - dt.timedelta(days=2)), tick=False):
-        booked = services.book_appointment(person=CitizenFactory(), slot_id=slot.pk, dose_number=1)
+    booked = book(SlotFactory(centre=centre, starts_at=at(11)))
     client = verified_client(vaccinator)
 
     get = client.get(dose_url(booked))
@@ -223,9 +211,7 @@ def test_an_unknown_appointment_is_404(centre, vaccinator) -> None:
 
 
 def test_the_check_in_result_links_to_the_dose_for_vaccinators(centre, vaccinator) -> None:
-    slot = SlotFactory(centre=centre, starts_at=at(11))
-    with time_machine.travel(at(9, day=DAY - dt.timedelta(days=2)), tick=False):
-        booked = services.book_appointment(person=CitizenFactory(), slot_id=slot.pk, dose_number=1)
+    booked = book(SlotFactory(centre=centre, starts_at=at(11)))
     check_in = f"/staff/centres/{centre.pk}/check-in/"
 
     html = verified_client(vaccinator).post(check_in, {"presented": booked.reference})
@@ -234,9 +220,7 @@ def test_the_check_in_result_links_to_the_dose_for_vaccinators(centre, vaccinato
 
 
 def test_the_check_in_result_offers_no_dose_link_to_receptionists(centre) -> None:
-    slot = SlotFactory(centre=centre, starts_at=at(11))
-    with time_machine.travel(at(9, day=DAY - dt.timedelta(days=2)), tick=False):
-        booked = services.book_appointment(person=CitizenFactory(), slot_id=slot.pk, dose_number=1)
+    booked = book(SlotFactory(centre=centre, starts_at=at(11)))
     receptionist = verified_client(staff_at(centre, StaffRole.RECEPTIONIST))
 
     html = receptionist.post(

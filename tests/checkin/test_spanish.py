@@ -1,28 +1,18 @@
 """The staff pages of the day in Spanish: the day list, recording a dose, the end-of-day
 no-shows, the validation outcomes and the audit log."""
 
-import datetime as dt
-import zoneinfo
-
 import pytest
 import time_machine
 from django.test import Client
 
-from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at
+from tests.factories import SlotFactory, staff_at
+from tests.helpers import at, book, in_spanish
 from tests.staff_clients import verified_client
 from vaxbook.accounts.models import StaffRole
 from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment
-from vaxbook.centres.models import Centre
 
 pytestmark = pytest.mark.django_db
-
-MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
-DAY = dt.date(2027, 7, 15)
-
-
-def at(hour: int, minute: int = 0, *, day: dt.date = DAY) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=MADRID)
 
 
 @pytest.fixture(autouse=True)
@@ -32,25 +22,14 @@ def on_the_day():
 
 
 @pytest.fixture
-def centre() -> Centre:
-    return CentreFactory()
-
-
-@pytest.fixture
-def checked_in(centre) -> Appointment:
-    slot = SlotFactory(centre=centre, starts_at=at(10))
-    with time_machine.travel(at(10, day=DAY - dt.timedelta(days=2)), tick=False):
-        booked = services.book_appointment(
-            person=CitizenFactory(full_name="Ada Lovelace"), slot_id=slot.pk, dose_number=1
-        )
-    return services.check_in(appointment_id=booked.pk, staff=staff_at(centre, "receptionist"))
+def checked_in(centre, receptionist) -> Appointment:
+    booked = book(SlotFactory(centre=centre, starts_at=at(10)), full_name="Ada Lovelace")
+    return services.check_in(appointment_id=booked.pk, staff=receptionist)
 
 
 @pytest.fixture
 def manager(centre) -> Client:
-    client = verified_client(staff_at(centre, StaffRole.MANAGER))
-    assert client.post("/i18n/setlang/", {"language": "es", "next": "/"}).status_code == 302
-    return client
+    return in_spanish(verified_client(staff_at(centre, StaffRole.MANAGER)))
 
 
 def html(response) -> str:
@@ -91,9 +70,7 @@ def test_recording_a_dose_in_spanish(centre, checked_in, manager) -> None:
 
 
 def test_no_shows_and_the_audit_log_in_spanish(centre, manager) -> None:
-    slot = SlotFactory(centre=centre, starts_at=at(10))
-    with time_machine.travel(at(10, day=DAY - dt.timedelta(days=2)), tick=False):
-        services.book_appointment(person=CitizenFactory(), slot_id=slot.pk, dose_number=1)
+    book(SlotFactory(centre=centre, starts_at=at(10)))
 
     confirm = html(manager.get(f"/staff/centres/{centre.pk}/day/no-shows/"))
     done = manager.post(f"/staff/centres/{centre.pk}/day/no-shows/", {"date": "2027-07-15"})

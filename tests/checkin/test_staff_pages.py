@@ -1,13 +1,12 @@
 import datetime as dt
-import zoneinfo
 
 import pytest
 import time_machine
 from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at
-from tests.staff_clients import verified_client
+from tests.helpers import at, book
+from tests.staff_clients import password_only_client, verified_client
 from vaxbook.accounts.models import StaffRole, User
 from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment, AppointmentStatus
@@ -15,13 +14,6 @@ from vaxbook.centres.models import Centre
 from vaxbook.credentials.tokens import issue_token
 
 pytestmark = pytest.mark.django_db
-
-MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
-DAY = dt.date(2027, 7, 15)
-
-
-def at(hour: int, minute: int = 0, day: dt.date = DAY) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=MADRID)
 
 
 @pytest.fixture(autouse=True)
@@ -31,26 +23,12 @@ def morning_of_the_day():
 
 
 @pytest.fixture
-def centre() -> Centre:
-    return CentreFactory()
-
-
-@pytest.fixture
 def appointment(centre) -> Appointment:
-    slot = SlotFactory(centre=centre, starts_at=at(10))
-    person = CitizenFactory(full_name="Ada Lovelace", date_of_birth=dt.date(1961, 2, 28))
-    with time_machine.travel(at(10, day=DAY - dt.timedelta(days=2))):
-        return services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
-
-
-@pytest.fixture
-def receptionist(centre) -> User:
-    return staff_at(centre, StaffRole.RECEPTIONIST)
-
-
-@pytest.fixture
-def desk(receptionist) -> Client:
-    return verified_client(receptionist)
+    return book(
+        SlotFactory(centre=centre, starts_at=at(10)),
+        full_name="Ada Lovelace",
+        date_of_birth=dt.date(1961, 2, 28),
+    )
 
 
 def validate_url(centre: Centre) -> str:
@@ -110,9 +88,7 @@ def test_staff_of_another_centre_get_404(centre, appointment) -> None:
 
 
 def test_staff_past_the_password_but_not_the_code_get_404(centre, receptionist) -> None:
-    TOTPDevice.objects.create(user=receptionist, name="phone", confirmed=True)
-    client = Client()
-    client.force_login(receptionist)
+    client = password_only_client(receptionist)
 
     assert client.get(validate_url(centre)).status_code == 404
 

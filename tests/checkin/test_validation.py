@@ -1,7 +1,6 @@
 import datetime as dt
 import json
 import uuid
-import zoneinfo
 from collections.abc import Callable
 
 import pytest
@@ -12,6 +11,7 @@ from joserfc import jws
 from joserfc.jwk import ECKey
 
 from tests.factories import CentreFactory, CitizenFactory, SlotFactory, UserFactory, staff_at
+from tests.helpers import CANARY, DAY, at, book
 from vaxbook.accounts.models import StaffRole
 from vaxbook.bookings import references, services
 from vaxbook.bookings.errors import NotPermitted
@@ -23,22 +23,7 @@ from vaxbook.credentials.tokens import TOKEN_TYPE, issue_token
 
 pytestmark = pytest.mark.django_db
 
-MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
-CANARY = zoneinfo.ZoneInfo("Atlantic/Canary")
-DAY = dt.date(2027, 7, 15)  # summer: Madrid is UTC+2, the Canaries UTC+1, the server UTC
-
 Presented = dict[str, str]
-
-
-def at(day: dt.date, hour: int, minute: int = 0, *, zone: zoneinfo.ZoneInfo = MADRID):
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone)
-
-
-def book(slot: Slot, *, full_name: str = "Ada Lovelace") -> Appointment:
-    """An appointment booked through the booking service two days before `slot` starts."""
-    person = CitizenFactory(full_name=full_name, date_of_birth=dt.date(1961, 2, 28))
-    with time_machine.travel(slot.starts_at - dt.timedelta(days=2)):
-        return services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
 
 
 def confirmation(appointment: Appointment) -> str:
@@ -66,23 +51,13 @@ def outcome_at(moment: dt.datetime, *, staff, centre: Centre, **presented: str) 
 
 
 @pytest.fixture
-def centre() -> Centre:
-    return CentreFactory()
-
-
-@pytest.fixture
 def slot(centre) -> Slot:
-    return SlotFactory(centre=centre, starts_at=at(DAY, 10))
+    return SlotFactory(centre=centre, starts_at=at(10))
 
 
 @pytest.fixture
 def appointment(slot) -> Appointment:
-    return book(slot)
-
-
-@pytest.fixture
-def receptionist(centre):
-    return staff_at(centre, StaffRole.RECEPTIONIST)
+    return book(slot, full_name="Ada Lovelace", date_of_birth=dt.date(1961, 2, 28))
 
 
 @pytest.fixture(params=["token", "typed reference"])
@@ -104,7 +79,7 @@ def present(request) -> Callable[[Appointment], Presented]:
 def test_a_booked_appointment_for_today_here_is_valid(
     appointment, receptionist, centre, present
 ) -> None:
-    validation = outcome_at(at(DAY, 9), staff=receptionist, centre=centre, **present(appointment))
+    validation = outcome_at(at(9), staff=receptionist, centre=centre, **present(appointment))
 
     assert validation.outcome == Outcome.VALID
     assert validation.is_valid
@@ -119,17 +94,17 @@ def test_a_booked_appointment_for_today_here_is_valid(
 def test_the_whole_local_day_is_valid_not_only_the_slots_time(
     appointment, receptionist, centre, present
 ) -> None:
-    for moment in (at(DAY, 0, 0), at(DAY, 23, 59)):
+    for moment in (at(0, 0), at(23, 59)):
         validation = outcome_at(moment, staff=receptionist, centre=centre, **present(appointment))
         assert validation.outcome == Outcome.VALID
 
 
 def test_a_cancelled_appointment_is_cancelled(appointment, receptionist, centre, present) -> None:
     presented = present(appointment)  # before the cancellation: a perfectly valid token
-    with time_machine.travel(at(DAY, 8)):
+    with time_machine.travel(at(8)):
         services.cancel_appointment(person=appointment.person, appointment_id=appointment.pk)
 
-    validation = outcome_at(at(DAY, 9), staff=receptionist, centre=centre, **presented)
+    validation = outcome_at(at(9), staff=receptionist, centre=centre, **presented)
 
     assert validation.outcome == Outcome.CANCELLED
     assert validation.appointment == appointment
@@ -139,7 +114,7 @@ def test_an_appointment_at_another_centre_is_wrong_centre(appointment, present) 
     elsewhere = CentreFactory()
 
     validation = outcome_at(
-        at(DAY, 9),
+        at(9),
         staff=staff_at(elsewhere, StaffRole.RECEPTIONIST),
         centre=elsewhere,
         **present(appointment),
@@ -153,11 +128,11 @@ def test_a_vaccinated_appointment_is_already_vaccinated(
     appointment, receptionist, centre, present
 ) -> None:
     nurse = staff_at(centre, StaffRole.VACCINATOR)
-    with time_machine.travel(at(DAY, 10)):
+    with time_machine.travel(at(10)):
         services.check_in(appointment_id=appointment.pk, staff=nurse)
         services.record_vaccination(appointment_id=appointment.pk, staff=nurse, lot_number="FA1")
 
-    validation = outcome_at(at(DAY, 11), staff=receptionist, centre=centre, **present(appointment))
+    validation = outcome_at(at(11), staff=receptionist, centre=centre, **present(appointment))
 
     assert validation.outcome == Outcome.ALREADY_VACCINATED
 
@@ -166,13 +141,13 @@ def test_already_checked_in_says_when_and_by_whom(
     appointment, receptionist, centre, present
 ) -> None:
     nurse = staff_at(centre, StaffRole.VACCINATOR)
-    with time_machine.travel(at(DAY, 9, 55), tick=False):
+    with time_machine.travel(at(9, 55), tick=False):
         services.check_in(appointment_id=appointment.pk, staff=nurse)
 
-    validation = outcome_at(at(DAY, 10), staff=receptionist, centre=centre, **present(appointment))
+    validation = outcome_at(at(10), staff=receptionist, centre=centre, **present(appointment))
 
     assert validation.outcome == Outcome.ALREADY_CHECKED_IN
-    assert validation.checked_in_at == at(DAY, 9, 55)
+    assert validation.checked_in_at == at(9, 55)
     assert validation.checked_in_by == nurse
 
 
@@ -180,7 +155,7 @@ def test_an_appointment_on_a_later_day_is_too_early(
     appointment, receptionist, centre, present
 ) -> None:
     validation = outcome_at(
-        at(DAY - dt.timedelta(days=1), 10),
+        at(10, day=DAY - dt.timedelta(days=1)),
         staff=receptionist,
         centre=centre,
         **present(appointment),
@@ -195,7 +170,10 @@ def test_an_appointment_on_an_earlier_day_is_expired(
 ) -> None:
     # At noon the next day the token itself has expired too (end of day plus 6 hours):
     # it is still genuine, so the appointment is found and reported as expired.
-    for moment in (at(DAY + dt.timedelta(days=1), 0, 30), at(DAY + dt.timedelta(days=1), 12)):
+    for moment in (
+        at(0, 30, day=DAY + dt.timedelta(days=1)),
+        at(12, day=DAY + dt.timedelta(days=1)),
+    ):
         validation = outcome_at(moment, staff=receptionist, centre=centre, **present(appointment))
         assert validation.outcome == Outcome.EXPIRED
         assert validation.appointment == appointment
@@ -203,10 +181,10 @@ def test_an_appointment_on_an_earlier_day_is_expired(
 
 def test_a_no_show_is_expired_even_on_its_day(appointment, receptionist, centre, present) -> None:
     manager = staff_at(centre, StaffRole.MANAGER)
-    with time_machine.travel(at(DAY, 12)):
+    with time_machine.travel(at(12)):
         services.mark_no_show(appointment_id=appointment.pk, staff=manager)
 
-    validation = outcome_at(at(DAY, 13), staff=receptionist, centre=centre, **present(appointment))
+    validation = outcome_at(at(13), staff=receptionist, centre=centre, **present(appointment))
 
     assert validation.outcome == Outcome.EXPIRED
 
@@ -219,7 +197,7 @@ def test_a_tampered_token_has_an_invalid_signature(appointment, receptionist, ce
     flipped = "A" if signature[40] != "A" else "B"
     tampered = f"{header}.{payload}.{signature[:40]}{flipped}{signature[41:]}"
 
-    validation = outcome_at(at(DAY, 9), staff=receptionist, centre=centre, token=tampered)
+    validation = outcome_at(at(9), staff=receptionist, centre=centre, token=tampered)
 
     assert validation == Validation(Outcome.INVALID_SIGNATURE)
 
@@ -233,7 +211,7 @@ def test_a_token_signed_by_a_foreign_key_has_an_invalid_signature(
         header = {"alg": "ES256", "kid": kid, "typ": TOKEN_TYPE}
         forged = jws.serialize_compact(header, json.dumps(claims), foreign, algorithms=["ES256"])
 
-        validation = outcome_at(at(DAY, 9), staff=receptionist, centre=centre, token=forged)
+        validation = outcome_at(at(9), staff=receptionist, centre=centre, token=forged)
 
         assert validation == Validation(Outcome.INVALID_SIGNATURE)
 
@@ -243,7 +221,7 @@ def test_a_token_signed_by_a_foreign_key_has_an_invalid_signature(
     ["", "   ", "https://example.org/?ref=ABC-DEF-GH7", "a.b.c", "x" * 10_000, "ABCDEFGH7"],
 )
 def test_garbage_in_the_qr_code_has_an_invalid_signature(receptionist, centre, garbage) -> None:
-    validation = outcome_at(at(DAY, 9), staff=receptionist, centre=centre, token=garbage)
+    validation = outcome_at(at(9), staff=receptionist, centre=centre, token=garbage)
 
     assert validation == Validation(Outcome.INVALID_SIGNATURE)
 
@@ -263,7 +241,7 @@ def test_a_reference_with_a_typo_is_unknown_without_any_lookup(
         candidates.append(swapped)
 
     for typed in candidates:
-        with time_machine.travel(at(DAY, 9)), CaptureQueriesContext(connection) as queries:
+        with time_machine.travel(at(9)), CaptureQueriesContext(connection) as queries:
             validation = validate(staff=receptionist, centre_id=centre.pk, reference=typed)
         assert validation == Validation(Outcome.UNKNOWN_REFERENCE)
         # The membership is read and the attempt audited; no appointment is looked up.
@@ -273,7 +251,7 @@ def test_a_reference_with_a_typo_is_unknown_without_any_lookup(
 
 @pytest.mark.parametrize("garbage", ["", "ABC", "0O1IL0O1I", "x" * 10_000, "ABC-DEF-GH7-XYZ"])
 def test_a_typed_reference_that_is_not_one_is_unknown(receptionist, centre, garbage) -> None:
-    validation = outcome_at(at(DAY, 9), staff=receptionist, centre=centre, reference=garbage)
+    validation = outcome_at(at(9), staff=receptionist, centre=centre, reference=garbage)
 
     assert validation == Validation(Outcome.UNKNOWN_REFERENCE)
 
@@ -283,7 +261,7 @@ def test_a_well_formed_reference_nobody_holds_is_unknown(appointment, receptioni
     assert nobodys != appointment.reference
 
     validation = outcome_at(
-        at(DAY, 9), staff=receptionist, centre=centre, reference=references.display(nobodys)
+        at(9), staff=receptionist, centre=centre, reference=references.display(nobodys)
     )
 
     assert validation == Validation(Outcome.UNKNOWN_REFERENCE)
@@ -298,10 +276,10 @@ def test_a_genuine_token_naming_no_appointment_is_unknown(
     if change == "aid":
         claims["aid"] = str(uuid.uuid4())
     else:
-        claims["ref"] = book(SlotFactory(starts_at=at(DAY, 11))).reference
+        claims["ref"] = book(SlotFactory(starts_at=at(11))).reference
     token = keys.sign(json.dumps(claims).encode(), typ=TOKEN_TYPE)
 
-    validation = outcome_at(at(DAY, 9), staff=receptionist, centre=centre, token=token)
+    validation = outcome_at(at(9), staff=receptionist, centre=centre, token=token)
 
     assert validation == Validation(Outcome.UNKNOWN_REFERENCE)
 
@@ -314,18 +292,18 @@ def test_a_rescheduled_appointment_is_judged_by_its_current_slot_not_its_old_tok
 ) -> None:
     old_token = confirmation(appointment)
     three_days_later = SlotFactory(
-        centre=centre, vaccine=appointment.slot.vaccine, starts_at=at(DAY + dt.timedelta(3), 10)
+        centre=centre, vaccine=appointment.slot.vaccine, starts_at=at(10, day=DAY + dt.timedelta(3))
     )
-    with time_machine.travel(at(DAY, 8)):
+    with time_machine.travel(at(8)):
         services.reschedule_appointment(
             person=appointment.person,
             appointment_id=appointment.pk,
             new_slot_id=three_days_later.pk,
         )
 
-    on_the_old_day = outcome_at(at(DAY, 10), staff=receptionist, centre=centre, token=old_token)
+    on_the_old_day = outcome_at(at(10), staff=receptionist, centre=centre, token=old_token)
     on_the_new_day = outcome_at(
-        at(DAY + dt.timedelta(3), 10), staff=receptionist, centre=centre, token=old_token
+        at(10, day=DAY + dt.timedelta(3)), staff=receptionist, centre=centre, token=old_token
     )
 
     assert on_the_old_day.outcome == Outcome.TOO_EARLY
@@ -337,15 +315,15 @@ def test_an_appointment_moved_to_another_centre_is_wrong_centre_at_the_old_one(
     appointment, receptionist, centre
 ) -> None:
     old_token = confirmation(appointment)
-    other = SlotFactory(vaccine=appointment.slot.vaccine, starts_at=at(DAY, 12))
-    with time_machine.travel(at(DAY, 8)):
+    other = SlotFactory(vaccine=appointment.slot.vaccine, starts_at=at(12))
+    with time_machine.travel(at(8)):
         services.reschedule_appointment(
             person=appointment.person, appointment_id=appointment.pk, new_slot_id=other.pk
         )
 
-    here = outcome_at(at(DAY, 12), staff=receptionist, centre=centre, token=old_token)
+    here = outcome_at(at(12), staff=receptionist, centre=centre, token=old_token)
     there = outcome_at(
-        at(DAY, 12),
+        at(12),
         staff=staff_at(other.centre, StaffRole.RECEPTIONIST),
         centre=other.centre,
         token=old_token,
@@ -360,11 +338,11 @@ def test_an_appointment_moved_to_another_centre_is_wrong_centre_at_the_old_one(
 
 def test_cancelled_comes_before_wrong_centre_and_the_day(appointment) -> None:
     elsewhere = CentreFactory()
-    with time_machine.travel(at(DAY, 8)):
+    with time_machine.travel(at(8)):
         services.cancel_appointment(person=appointment.person, appointment_id=appointment.pk)
 
     validation = outcome_at(
-        at(DAY + dt.timedelta(days=5), 9),
+        at(9, day=DAY + dt.timedelta(days=5)),
         staff=staff_at(elsewhere),
         centre=elsewhere,
         reference=appointment.reference,
@@ -375,22 +353,25 @@ def test_cancelled_comes_before_wrong_centre_and_the_day(appointment) -> None:
 
 def test_wrong_centre_comes_before_the_status_and_the_day(appointment, centre) -> None:
     elsewhere = CentreFactory()
-    with time_machine.travel(at(DAY, 9)):
+    with time_machine.travel(at(9)):
         services.check_in(appointment_id=appointment.pk, staff=staff_at(centre))
 
     for day in (DAY, DAY + dt.timedelta(days=1)):
         validation = outcome_at(
-            at(day, 9), staff=staff_at(elsewhere), centre=elsewhere, reference=appointment.reference
+            at(9, day=day),
+            staff=staff_at(elsewhere),
+            centre=elsewhere,
+            reference=appointment.reference,
         )
         assert validation.outcome == Outcome.WRONG_CENTRE
 
 
 def test_already_checked_in_comes_before_expired(appointment, receptionist, centre) -> None:
-    with time_machine.travel(at(DAY, 9)):
+    with time_machine.travel(at(9)):
         services.check_in(appointment_id=appointment.pk, staff=receptionist)
 
     validation = outcome_at(
-        at(DAY + dt.timedelta(days=1), 9),
+        at(9, day=DAY + dt.timedelta(days=1)),
         staff=receptionist,
         centre=centre,
         reference=appointment.reference,
@@ -418,7 +399,7 @@ def test_already_checked_in_comes_before_expired(appointment, receptionist, cent
 )
 def test_the_day_is_the_centres_local_day(moment, expected, present) -> None:
     canary = CentreFactory(town="Las Palmas de Gran Canaria", time_zone="Atlantic/Canary")
-    appointment = book(SlotFactory(centre=canary, starts_at=at(DAY, 10, zone=CANARY)))
+    appointment = book(SlotFactory(centre=canary, starts_at=at(10, zone=CANARY)))
 
     validation = outcome_at(
         moment,
@@ -436,7 +417,7 @@ def test_the_day_is_the_centres_local_day(moment, expected, present) -> None:
 @pytest.mark.parametrize("role", list(StaffRole))
 def test_every_role_at_the_centre_may_validate(appointment, centre, role) -> None:
     validation = outcome_at(
-        at(DAY, 9), staff=staff_at(centre, role), centre=centre, reference=appointment.reference
+        at(9), staff=staff_at(centre, role), centre=centre, reference=appointment.reference
     )
 
     assert validation.outcome == Outcome.VALID
@@ -446,7 +427,7 @@ def test_staff_of_another_centre_may_not_validate_for_this_one(appointment, cent
     elsewhere = staff_at(CentreFactory(), StaffRole.MANAGER)
     before = database_state()
 
-    with time_machine.travel(at(DAY, 9)):
+    with time_machine.travel(at(9)):
         for call in (validate, check_in_with):
             with pytest.raises(NotPermitted):
                 call(staff=elsewhere, centre_id=centre.pk, token=confirmation(appointment))
@@ -457,14 +438,14 @@ def test_staff_of_another_centre_may_not_validate_for_this_one(appointment, cent
 
 
 def test_a_citizen_may_not_validate(appointment, centre) -> None:
-    with time_machine.travel(at(DAY, 9)), pytest.raises(NotPermitted):
+    with time_machine.travel(at(9)), pytest.raises(NotPermitted):
         validate(staff=appointment.person.user, centre_id=centre.pk, reference="ABC-DEF-GH7")
 
 
 def test_an_administrator_may_validate_anywhere(appointment, centre) -> None:
     admin = UserFactory(is_superuser=True)
 
-    validation = outcome_at(at(DAY, 9), staff=admin, centre=centre, reference=appointment.reference)
+    validation = outcome_at(at(9), staff=admin, centre=centre, reference=appointment.reference)
 
     assert validation.outcome == Outcome.VALID
 
@@ -481,7 +462,7 @@ def test_validation_reads_in_two_queries_and_writes_its_audit_row(
     appointment, receptionist, centre, present, django_assert_max_num_queries
 ) -> None:
     presented = present(appointment)
-    with time_machine.travel(at(DAY, 9)), django_assert_max_num_queries(3):
+    with time_machine.travel(at(9)), django_assert_max_num_queries(3):
         validation = validate(staff=receptionist, centre_id=centre.pk, **presented)
         # Everything a page shows is loaded already.
         assert validation.appointment is not None
@@ -498,22 +479,22 @@ def test_check_in_with_checks_a_valid_appointment_in_once(
     appointment, receptionist, centre, present
 ) -> None:
     presented = present(appointment)
-    with time_machine.travel(at(DAY, 9, 50), tick=False):
+    with time_machine.travel(at(9, 50), tick=False):
         first = check_in_with(staff=receptionist, centre_id=centre.pk, **presented)
     other = staff_at(centre, StaffRole.VACCINATOR)
-    with time_machine.travel(at(DAY, 9, 55), tick=False):
+    with time_machine.travel(at(9, 55), tick=False):
         second = check_in_with(staff=other, centre_id=centre.pk, **presented)
 
     assert first.outcome == Outcome.VALID
     assert first.appointment is not None
     assert first.appointment.status == AppointmentStatus.CHECKED_IN
-    assert (first.checked_in_at, first.checked_in_by) == (at(DAY, 9, 50), receptionist)
+    assert (first.checked_in_at, first.checked_in_by) == (at(9, 50), receptionist)
     assert second.outcome == Outcome.ALREADY_CHECKED_IN
-    assert (second.checked_in_at, second.checked_in_by) == (at(DAY, 9, 50), receptionist)
+    assert (second.checked_in_at, second.checked_in_by) == (at(9, 50), receptionist)
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.CHECKED_IN
     assert appointment.checked_in_by == receptionist
-    assert appointment.checked_in_at == at(DAY, 9, 50)
+    assert appointment.checked_in_at == at(9, 50)
 
 
 @pytest.mark.parametrize("day_offset", [-1, 1])
@@ -521,7 +502,7 @@ def test_check_in_with_writes_nothing_unless_valid(
     appointment, receptionist, centre, day_offset
 ) -> None:
     before = database_state()
-    with time_machine.travel(at(DAY + dt.timedelta(days=day_offset), 9)):
+    with time_machine.travel(at(9, day=DAY + dt.timedelta(days=day_offset))):
         validation = check_in_with(
             staff=receptionist, centre_id=centre.pk, reference=appointment.reference
         )
@@ -547,7 +528,7 @@ def test_check_in_with_loses_a_race_as_already_checked_in_by_the_winner(
         )
 
     monkeypatch.setattr(services, "check_in", someone_was_faster)
-    with time_machine.travel(at(DAY, 9, 58), tick=False):
+    with time_machine.travel(at(9, 58), tick=False):
         validation = check_in_with(
             staff=receptionist, centre_id=centre.pk, reference=appointment.reference
         )

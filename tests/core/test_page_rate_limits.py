@@ -1,10 +1,9 @@
 """Rate limits on the pages: sign-in, registration and booking (the API has its own tests)."""
 
 import pytest
-from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at
+from tests.staff_clients import password_only_client
 from vaxbook.accounts.models import User
 from vaxbook.bookings.models import Appointment
 
@@ -64,11 +63,10 @@ def test_a_booking_script_is_limited_per_account_and_books_nothing_more(client):
 def test_code_guesses_count_per_staff_account_not_for_all_staff_together():
     centre = CentreFactory()
     guesser, colleague = staff_at(centre), staff_at(centre)
-    clients = {}
-    for user in (guesser, colleague):
-        TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-        clients[user] = Client(REMOTE_ADDR=f"198.51.100.{user.pk % 250}")
-        clients[user].force_login(user)  # the password step
+    clients = {
+        user: password_only_client(user, address=f"198.51.100.{user.pk % 250}")
+        for user in (guesser, colleague)
+    }
 
     statuses = [
         clients[guesser].post("/staff/verify/", {"code": "000000"}).status_code for _ in range(4)

@@ -1,6 +1,5 @@
 import base64
 import datetime as dt
-import zoneinfo
 from io import StringIO
 
 import pytest
@@ -10,13 +9,12 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from time_machine import TimeMachineFixture
 
 from tests.factories import UserFactory
+from tests.helpers import CANARY, MADRID
 from vaxbook.accounts.models import Citizen, StaffMembership, StaffRole, User
 from vaxbook.bookings.models import Appointment
 from vaxbook.centres.models import Centre, OpeningTemplate, Slot, Vaccine
 from vaxbook.centres.slot_generation import generate_slots
 
-MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
-CANARY = zoneinfo.ZoneInfo("Atlantic/Canary")
 # A Monday in winter, before any centre opens; 21 days on is a Sunday.
 MONDAY_MORNING = dt.datetime(2026, 1, 12, 7, 0, tzinfo=MADRID)
 

@@ -4,15 +4,14 @@ import pytest
 from django.test import Client
 
 from tests.factories import CentreFactory, CitizenFactory, SlotFactory
+from tests.helpers import in_spanish
 from vaxbook.accounts.models import Citizen
 from vaxbook.bookings.models import Appointment
 
 
 @pytest.fixture
 def spanish(client: Client) -> Client:
-    response = client.post("/i18n/setlang/", {"language": "es", "next": "/"})
-    assert response.status_code == 302
-    return client
+    return in_spanish(client)
 
 
 @pytest.fixture

@@ -2,11 +2,10 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-import time_machine
 from django.conf import LazySettings
 
-from tests.factories import CitizenFactory, SlotFactory
-from vaxbook.bookings import services
+from tests import helpers
+from tests.factories import SlotFactory
 from vaxbook.bookings.models import Appointment
 from vaxbook.centres.models import Slot
 
@@ -23,10 +22,8 @@ def signing_keys_path(settings: LazySettings, tmp_path: Path) -> Path:
 
 
 def book(slot: Slot, *, full_name: str = "María José Núñez Ortiz") -> Appointment:
-    """An appointment booked through the booking service, a moment before `slot` starts."""
-    person = CitizenFactory(full_name=full_name, date_of_birth=dt.date(1961, 2, 28))
-    with time_machine.travel(slot.starts_at - dt.timedelta(days=2)):
-        return services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    """An appointment booked through the booking service two days before `slot` starts."""
+    return helpers.book(slot, full_name=full_name, date_of_birth=dt.date(1961, 2, 28))
 
 
 @pytest.fixture

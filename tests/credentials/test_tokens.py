@@ -3,7 +3,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import zoneinfo
 
 import pytest
 import time_machine
@@ -12,6 +11,7 @@ from joserfc.jwk import ECKey
 
 from tests.credentials.conftest import book
 from tests.factories import CentreFactory, SlotFactory
+from tests.helpers import CANARY
 from vaxbook.credentials import keys
 from vaxbook.credentials.tokens import (
     TOKEN_TYPE,
@@ -24,7 +24,6 @@ from vaxbook.credentials.tokens import (
 
 pytestmark = pytest.mark.django_db
 
-CANARY = zoneinfo.ZoneInfo("Atlantic/Canary")
 ACTIVE = "<the active kid>"
 
 

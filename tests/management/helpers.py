@@ -2,24 +2,14 @@
 bookings made through the booking engine (so counters and rows agree)."""
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 
-import time_machine
-
+from tests import helpers
 from tests.factories import CentreFactory, CitizenFactory, SlotFactory, UserFactory, VaccineFactory
 from tests.factories import staff_at as staff_member_at
-from tests.staff_clients import verified_client  # noqa: F401 (used by the management tests)
 from vaxbook.accounts.models import Citizen, StaffRole, User
-from vaxbook.bookings import services as bookings
 from vaxbook.bookings.models import Appointment
 from vaxbook.centres.models import Centre, Slot, Vaccine
-
-MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
-
-
-def madrid(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=MADRID)
 
 
 @dataclass
@@ -61,6 +51,4 @@ def slot_at(centre: Centre, vaccine: Vaccine, starts_at: dt.datetime, capacity: 
 
 def book(slot: Slot, *, person: Citizen | None = None, phone: str = "") -> Appointment:
     """A booking through the engine, made the day before the slot's day."""
-    person = person or CitizenFactory(phone=phone)
-    with time_machine.travel(slot.starts_at - dt.timedelta(days=1), tick=False):
-        return bookings.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    return helpers.book(slot, days_before=1, person=person, phone=phone)

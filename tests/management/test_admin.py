@@ -7,7 +7,8 @@ import pytest
 import time_machine
 from django.test import Client
 
-from tests.management.helpers import book, madrid, make_site, slot_at
+from tests.helpers import at
+from tests.management.helpers import book, make_site, slot_at
 from tests.staff_clients import verified_client
 from vaxbook.centres.models import OpeningTemplate, Slot
 
@@ -18,7 +19,7 @@ DAY = dt.date(2027, 5, 12)
 
 @pytest.fixture(autouse=True)
 def fixed_clock():
-    with time_machine.travel(madrid(dt.date(2027, 5, 10), 8), tick=False):
+    with time_machine.travel(at(8, day=dt.date(2027, 5, 10)), tick=False):
         yield
 
 
@@ -47,13 +48,13 @@ def admin_client(site) -> Client:
     ],
 )
 def test_the_lists_open_with_their_filters(admin_client, site, url) -> None:
-    book(slot_at(site.centre, site.vaccine, madrid(DAY, 10)))
+    book(slot_at(site.centre, site.vaccine, at(10, day=DAY)))
 
     assert admin_client.get(url).status_code == 200
 
 
 def test_the_slot_list_shows_places_booked_and_utilisation(admin_client, site) -> None:
-    slot = slot_at(site.centre, site.vaccine, madrid(DAY, 10), capacity=4)
+    slot = slot_at(site.centre, site.vaccine, at(10, day=DAY), capacity=4)
     book(slot)
 
     page = admin_client.get("/admin/centres/slot/").content.decode()
@@ -62,7 +63,7 @@ def test_the_slot_list_shows_places_booked_and_utilisation(admin_client, site) -
 
 
 def test_an_appointment_is_found_by_its_printed_reference(admin_client, site) -> None:
-    appointment = book(slot_at(site.centre, site.vaccine, madrid(DAY, 10)))
+    appointment = book(slot_at(site.centre, site.vaccine, at(10, day=DAY)))
 
     page = admin_client.get(
         "/admin/bookings/appointment/", {"q": appointment.display_reference}
@@ -73,7 +74,7 @@ def test_an_appointment_is_found_by_its_printed_reference(admin_client, site) ->
 
 
 def test_slots_are_not_edited_in_the_admin(admin_client, site) -> None:
-    slot = slot_at(site.centre, site.vaccine, madrid(DAY, 10))
+    slot = slot_at(site.centre, site.vaccine, at(10, day=DAY))
     book(slot)
 
     response = admin_client.post(

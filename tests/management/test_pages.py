@@ -12,7 +12,9 @@ from django.db.models import Count, Q
 from django.test import Client
 
 from tests.factories import VaccineFactory
-from tests.management.helpers import Site, book, madrid, make_site, slot_at, verified_client
+from tests.helpers import at, in_spanish
+from tests.management.helpers import Site, book, make_site, slot_at
+from tests.staff_clients import verified_client
 from vaxbook.accounts.models import StaffMembership, StaffRole, User
 from vaxbook.bookings.models import Appointment, AppointmentStatus
 from vaxbook.centres.models import Centre, OpeningTemplate, Slot
@@ -27,7 +29,7 @@ DAY = dt.date(2027, 5, 12)
 
 @pytest.fixture(autouse=True)
 def fixed_clock():
-    with time_machine.travel(madrid(TODAY, 8), tick=False) as traveller:
+    with time_machine.travel(at(8, day=TODAY), tick=False) as traveller:
         yield traveller
 
 
@@ -40,7 +42,7 @@ class SiteWithSlot(Site):
 def site() -> SiteWithSlot:
     """The centre of make_site with one slot on DAY at 10:00."""
     base = make_site()
-    return SiteWithSlot(**vars(base), slot=slot_at(base.centre, base.vaccine, madrid(DAY, 10)))
+    return SiteWithSlot(**vars(base), slot=slot_at(base.centre, base.vaccine, at(10, day=DAY)))
 
 
 def centre_pages(site) -> list[str]:
@@ -446,15 +448,15 @@ def test_the_slot_csv_has_one_row_per_slot_matching_the_database(site, fixed_clo
     site.centre.vaccines.add(other_vaccine)
     slots = [
         site.slot,
-        slot_at(site.centre, other_vaccine, madrid(DAY, 10)),
-        slot_at(site.centre, site.vaccine, madrid(DAY + dt.timedelta(days=1), 17, 40), capacity=3),
+        slot_at(site.centre, other_vaccine, at(10, day=DAY)),
+        slot_at(site.centre, site.vaccine, at(17, 40, day=DAY + dt.timedelta(days=1)), capacity=3),
     ]
     for slot, bookings in zip(slots, (3, 1, 2), strict=True):
         for _ in range(bookings):
             book(slot)
     cancelled = Appointment.objects.filter(slot=slots[0]).order_by("pk")[0]
     Appointment.objects.filter(pk=cancelled.pk).update(
-        status=AppointmentStatus.CANCELLED, cancelled_at=madrid(TODAY, 7)
+        status=AppointmentStatus.CANCELLED, cancelled_at=at(7, day=TODAY)
     )
     Slot.objects.filter(pk=slots[0].pk).update(booked=2)
 
@@ -501,7 +503,7 @@ def test_the_slot_csv_has_one_row_per_slot_matching_the_database(site, fixed_clo
 
 def test_the_daily_csv_adds_up_each_centres_days(site) -> None:
     book(site.slot)
-    slot_at(site.centre, site.vaccine, madrid(DAY, 11), capacity=5)
+    slot_at(site.centre, site.vaccine, at(11, day=DAY), capacity=5)
 
     rows = csv_rows(
         verified_client(site.admin).get(
@@ -555,8 +557,7 @@ def test_the_staff_home_links_to_management_for_those_who_manage(site) -> None:
 
 
 def test_the_pages_and_the_services_messages_speak_spanish(site) -> None:
-    client = verified_client(site.manager)
-    assert client.post("/i18n/setlang/", {"language": "es", "next": "/"}).status_code == 302
+    client = in_spanish(verified_client(site.manager))
 
     page = text(
         client.post(

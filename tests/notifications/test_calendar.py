@@ -1,12 +1,13 @@
 import datetime as dt
-import zoneinfo
 
 import pytest
 import time_machine
 from django.conf import LazySettings
 from icalendar import Calendar
 
+from tests import helpers
 from tests.factories import CentreFactory, CitizenFactory, SlotFactory
+from tests.helpers import CANARY, MADRID
 from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment
 from vaxbook.centres.models import Centre, Slot
@@ -15,8 +16,6 @@ from vaxbook.notifications.calendar import appointment_ics
 pytestmark = pytest.mark.django_db
 
 UTC = dt.UTC
-MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
-CANARY = zoneinfo.ZoneInfo("Atlantic/Canary")
 
 
 @pytest.fixture(autouse=True)
@@ -31,9 +30,7 @@ def slot_at(centre: Centre, local_start: dt.datetime) -> Slot:
 
 def book(slot: Slot, *, language: str = "en") -> Appointment:
     """Booked through the booking service two days before the slot."""
-    person = CitizenFactory(language=language, full_name="Ana García López")
-    with time_machine.travel(slot.starts_at - dt.timedelta(days=2), tick=False):
-        return services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    return helpers.book(slot, language=language, full_name="Ana García López")
 
 
 def parse(ics: bytes) -> Calendar:

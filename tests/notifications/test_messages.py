@@ -2,7 +2,6 @@ import datetime as dt
 import email
 import email.policy
 import io
-import zoneinfo
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from icalendar import Calendar
 from PIL import Image
 
 from tests.factories import CentreFactory, CitizenFactory, SlotFactory, VaccineFactory, staff_at
+from tests.helpers import MADRID
 from vaxbook.accounts.models import StaffRole
 from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment
@@ -31,7 +31,6 @@ from vaxbook.notifications.messages import (
 pytestmark = pytest.mark.django_db
 
 UTC = dt.UTC
-MADRID = zoneinfo.ZoneInfo("Europe/Madrid")
 SITE = "https://vaccination.example.org"
 
 # The story every test tells: booked on 1 June for Wednesday 10 June 2026 at 10:00 in

@@ -5,16 +5,17 @@ Test client only; the page itself is driven in test_scan_page.py."""
 
 import datetime as dt
 import json
-import zoneinfo
 from typing import Any
 
 import pytest
 import time_machine
 from django.test import Client
 
-from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at
+from tests import helpers
+from tests.factories import CentreFactory, SlotFactory, staff_at
+from tests.helpers import CANARY, DAY
 from tests.staff_clients import verified_client
-from vaxbook.accounts.models import StaffRole, User
+from vaxbook.accounts.models import User
 from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment, AppointmentStatus
 from vaxbook.centres.models import Centre
@@ -22,9 +23,6 @@ from vaxbook.checkin.offline import MAX_BODY_BYTES, MAX_QUEUED_PER_REQUEST
 from vaxbook.credentials.tokens import issue_token
 
 pytestmark = pytest.mark.django_db
-
-CANARY = zoneinfo.ZoneInfo("Atlantic/Canary")
-DAY = dt.date(2027, 7, 15)
 
 
 def at(hour: int, minute: int = 0, day: dt.date = DAY) -> dt.datetime:
@@ -45,24 +43,12 @@ def centre() -> Centre:
 
 def book(centre: Centre, starts_at: dt.datetime, name: str = "Ada Lovelace") -> Appointment:
     slot = SlotFactory(centre=centre, starts_at=starts_at)
-    person = CitizenFactory(full_name=name, date_of_birth=dt.date(1961, 2, 28))
-    with time_machine.travel(starts_at - dt.timedelta(days=2)):
-        return services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    return helpers.book(slot, full_name=name, date_of_birth=dt.date(1961, 2, 28))
 
 
 @pytest.fixture
 def appointment(centre) -> Appointment:
     return book(centre, at(10))
-
-
-@pytest.fixture
-def receptionist(centre) -> User:
-    return staff_at(centre, StaffRole.RECEPTIONIST)
-
-
-@pytest.fixture
-def desk(receptionist) -> Client:
-    return verified_client(receptionist)
 
 
 def day_url(centre: Centre) -> str:

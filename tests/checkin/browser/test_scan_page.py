@@ -14,14 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import time_machine
 from django.utils import timezone
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
+from tests import helpers
 from tests.browser.conftest import assert_accessible, launch_chromium
-from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at
+from tests.factories import CentreFactory, SlotFactory, staff_at
+from tests.staff_clients import authenticator_for, code_of
 from vaxbook.accounts.models import StaffRole, User
 from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment, AppointmentStatus
@@ -63,9 +63,7 @@ def book(
     zone = zoneinfo.ZoneInfo(centre.time_zone)
     day = timezone.now().astimezone(zone).date() + dt.timedelta(days=day_offset)
     slot = SlotFactory(centre=centre, starts_at=dt.datetime.combine(day, dt.time(hour), zone))
-    person = CitizenFactory(full_name=name, date_of_birth=dt.date(1961, 2, 28))
-    with time_machine.travel(slot.starts_at - dt.timedelta(days=2)):
-        return services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    return helpers.book(slot, full_name=name, date_of_birth=dt.date(1961, 2, 28))
 
 
 @pytest.fixture
@@ -81,15 +79,8 @@ def token(appointment) -> str:
 @pytest.fixture
 def receptionist(centre) -> User:
     user = staff_at(centre, StaffRole.RECEPTIONIST)
-    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    authenticator_for(user)
     return user
-
-
-def code_now(user: User) -> str:
-    """The code the staff member's authenticator shows now."""
-    device = TOTPDevice.objects.get(user=user)
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    return f"{totp.token():0{device.digits}d}"
 
 
 def validate_path(centre: Centre) -> str:
@@ -102,7 +93,8 @@ def sign_in_and_open_scan_page(page: Page, user: User, centre: Centre) -> None:
     page.get_by_label("Email address").fill(user.email)
     page.get_by_label("Password").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Code from your authenticator app").fill(code_now(user))
+    code = code_of(TOTPDevice.objects.get(user=user))
+    page.get_by_label("Code from your authenticator app").fill(code)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Validate an appointment")
 

@@ -9,7 +9,8 @@ from django.conf import settings
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import assert_accessible
-from tests.management.helpers import make_site, verified_client
+from tests.management.helpers import make_site
+from tests.staff_clients import verified_client
 from vaxbook.accounts.models import User
 from vaxbook.centres.models import Slot, Weekday
 
