@@ -116,14 +116,23 @@ def book_appointment(
 
 
 def book_both_doses(
-    *, person: Citizen, first_slot_id: int, second_slot_id: int
+    *,
+    person: Citizen,
+    first_slot_id: int,
+    second_slot_id: int,
+    loaded_first_slot: Slot | None = None,
 ) -> tuple[Appointment, Appointment]:
     """Book dose 1 and dose 2 of a two-dose course together: both places or neither.
 
     The second slot may be at any centre but must be the same vaccine, at least the
-    vaccine's interval after the first."""
+    vaccine's interval after the first. `loaded_first_slot`: as `loaded_slot` of
+    book_appointment."""
     now = timezone.now()
-    first = _load_slot(first_slot_id, now)
+    first = (
+        _load_slot(first_slot_id, now)
+        if loaded_first_slot is None
+        else _bookable(loaded_first_slot, now)
+    )
     second = _load_slot(second_slot_id, now)
     if first.pk == second.pk:
         raise NotEligible(_("The two doses cannot be at the same time."))

@@ -234,25 +234,34 @@ def book_both(request: HttpRequest, slot_id: int) -> HttpResponse:
     first = get_object_or_404(Slot.objects.select_related("centre", "vaccine"), pk=slot_id)
     interval = dt.timedelta(days=first.vaccine.minimum_days_between_doses)
     day = _day_from(request, first.centre, default=first.local_date + interval)
-    context = {
-        "first": first,
-        "day": day,
-        "earliest": first.local_date + interval,
-        "slots": centre_queries.day_slots(
-            centre=first.centre, day=day, vaccine_id=first.vaccine_id
-        ),
-        "previous_day": day - dt.timedelta(days=1),
-        "next_day": day + dt.timedelta(days=1),
-    }
+
+    def page(*, status: int = 200, error: DomainError | None = None) -> HttpResponse:
+        # The day's slots are read only for a page shown, after any booking attempt.
+        context = {
+            "first": first,
+            "day": day,
+            "earliest": first.local_date + interval,
+            "slots": centre_queries.day_slots(
+                centre=first.centre, day=day, vaccine_id=first.vaccine_id
+            ),
+            "previous_day": day - dt.timedelta(days=1),
+            "next_day": day + dt.timedelta(days=1),
+            "error": error,
+        }
+        return render(request, "bookings/book_both.html", context, status=status)
+
     if request.method == "GET":
-        return render(request, "bookings/book_both.html", context)
+        return page()
     try:
         second_slot_id = int(request.POST.get("second_slot_id", ""))
     except ValueError:
-        return render(request, "bookings/book_both.html", context, status=400)
+        return page(status=400)
     try:
         dose_one, _dose_two = services.book_both_doses(
-            person=person, first_slot_id=first.pk, second_slot_id=second_slot_id
+            person=person,
+            first_slot_id=first.pk,
+            second_slot_id=second_slot_id,
+            loaded_first_slot=first,
         )
     except AlreadyBooked as error:
         # A second click on "Book both doses" lands on what the first one booked.
@@ -261,14 +270,14 @@ def book_both(request: HttpRequest, slot_id: int) -> HttpResponse:
             person, slot_id=second_slot_id, dose_number=2
         ):
             return redirect("appointment", appointment_id=repeated)
-        return render(request, "bookings/book_both.html", {**context, "error": error}, status=409)
+        return page(status=409, error=error)
     except DomainError as error:
         first.refresh_from_db(fields=["booked", "is_open"])
         first_gone = not first.remaining or not first.is_open
         if isinstance(error, SlotFull | SlotUnavailable) and first_gone:
             # The first dose's place went: the second is chosen again after the first.
             return _refused(request, first, error)
-        return render(request, "bookings/book_both.html", {**context, "error": error}, status=409)
+        return page(status=409, error=error)
     return redirect("appointment", appointment_id=dose_one.pk)
 
 
