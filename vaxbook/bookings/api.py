@@ -68,15 +68,6 @@ def _limit(request: HttpRequest, citizen: Citizen) -> None:
     ratelimit.hit(*ratelimit.booking(client_address(request), citizen.user_id))
 
 
-def _as_now(appointment: Appointment) -> dict[str, object]:
-    """The appointment as the database has it now (a cancellation's object is the one
-    read before the change)."""
-    fresh = Appointment.objects.select_related("slot__centre", "slot__vaccine", "person").get(
-        pk=appointment.pk
-    )
-    return AppointmentOut.of(fresh).model_dump(mode="json")
-
-
 def _as_is(appointment: Appointment) -> dict[str, object]:
     return AppointmentOut.of(appointment).model_dump(mode="json")
 
@@ -174,7 +165,7 @@ def cancel(
         perform=lambda within: services.cancel_appointment(
             person=person, appointment_id=appointment_id, within=within
         ),
-        render=_as_now,
+        render=_as_is,
     )
 
 

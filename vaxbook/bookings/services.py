@@ -23,7 +23,8 @@ Locks, always taken in this order so that no two transactions wait for each othe
    from B to A cannot deadlock.
 
 Every public function is one durable transaction: it commits everything or, raising a
-vaxbook.bookings.errors exception, nothing.
+vaxbook.bookings.errors exception, nothing. (record_no_show is the one step of a caller's
+transaction, and refuses to run outside one.)
 """
 
 import datetime as dt
@@ -68,7 +69,7 @@ from vaxbook.notifications.services import announce
 REFERENCE_ATTEMPTS = 5
 
 
-# Called with the appointment (as changed, or as read before the change for a cancellation)
+# Called with the appointment as changed (its slot's counters as read before the change)
 # inside the citizen operation's transaction, after its writes: the API records an
 # idempotency key there, so the key exists exactly when the change does. Whatever it raises
 # rolls the whole operation back and propagates.
@@ -89,6 +90,8 @@ def book_appointment(
     """Book one dose for `person` in slot `slot_id`. `within`: see Within. `loaded_slot`:
     slot `slot_id` with its centre and vaccine, when the caller has read it already."""
     now = timezone.now()
+    if loaded_slot is not None and loaded_slot.pk != slot_id:
+        raise ValueError("loaded_slot is not slot slot_id.")
     slot = _load_slot(slot_id, now) if loaded_slot is None else _bookable(loaded_slot, now)
 
     def book() -> Appointment:
@@ -128,6 +131,8 @@ def book_both_doses(
     vaccine's interval after the first. `loaded_first_slot`: as `loaded_slot` of
     book_appointment."""
     now = timezone.now()
+    if loaded_first_slot is not None and loaded_first_slot.pk != first_slot_id:
+        raise ValueError("loaded_first_slot is not slot first_slot_id.")
     first = (
         _load_slot(first_slot_id, now)
         if loaded_first_slot is None
@@ -183,7 +188,8 @@ def cancel_appointment(
     *, person: Citizen, appointment_id: uuid.UUID, within: Within | None = None
 ) -> Appointment:
     """Cancel the person's own booked appointment; its place goes back to the slot.
-    `within`: see Within."""
+    `within`: see Within. The appointment returned is as changed, its slot's counters as
+    read before."""
     now = timezone.now()
     reason = _("Cancelled by the person.")
     with transaction.atomic(durable=True):
@@ -197,16 +203,13 @@ def cancel_appointment(
         ).update(status=AppointmentStatus.CANCELLED, cancelled_at=now, cancellation_reason=reason)
         if not cancelled:
             raise NotCancellable(_("This appointment has just been checked in or changed."))
+        appointment.status = AppointmentStatus.CANCELLED
+        appointment.cancelled_at, appointment.cancellation_reason = now, reason
         _give_back_place(appointment.slot_id)
         appointment.person = person
         announce(appointment=appointment, event=Event.CANCELLED)  # no reason: the person's own
         if within is not None:
             within(appointment)
-    # What a re-read would give, without the query; only now, as `within` gets the
-    # appointment as read before the change.
-    appointment.status = AppointmentStatus.CANCELLED
-    appointment.cancelled_at, appointment.cancellation_reason = now, reason
-    appointment.slot.booked -= 1
     return appointment
 
 
@@ -220,7 +223,8 @@ def reschedule_appointment(
     """Move the person's booked appointment to another slot, keeping its reference.
 
     Atomic: when the new place cannot be had (full, closed, not eligible), the old
-    appointment stands untouched."""
+    appointment stands untouched. The appointment returned is as changed, its new slot's
+    counters as read before."""
     now = timezone.now()
     new_slot = _load_slot(new_slot_id, now)
     with transaction.atomic(durable=True):
@@ -250,7 +254,6 @@ def reschedule_appointment(
                 _take_place(slot_id, now)
             else:
                 _give_back_place(slot_id)
-        new_slot.booked += 1  # as _take_place left it: the slot returned is as a re-read's
         appointment.person, appointment.slot = person, new_slot
         announce(appointment=appointment, event=Event.RESCHEDULED)
         if within is not None:
@@ -402,9 +405,12 @@ def record_no_show(
     """booked -> no_show in the caller's transaction, audited there; False when the
     appointment is no longer booked in `slot_id`. The place stays used and nobody is told.
 
-    The rule behind both mark_no_show and vaxbook.checkin.services.mark_remaining_no_shows;
-    callers check first that `staff` may mark no-shows at `centre_id` and that the time of
-    slot `slot_id`, as read, has come."""
+    The move behind both mark_no_show and vaxbook.checkin.services.mark_remaining_no_shows,
+    and a step of their transactions, not one of its own. The callers hold the checks: that
+    `staff` may mark no-shows at `centre_id`, and their own time rule (one appointment once
+    its slot has started; the rest of a day once their slots have ended)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("record_no_show() runs inside its caller's transaction.")
     if not _moved(appointment_id, slot_id, AppointmentStatus.BOOKED, AppointmentStatus.NO_SHOW):
         return False
     record_event(
