@@ -4,9 +4,9 @@ missing one."""
 
 import uuid
 
-from vaxbook.accounts.models import User
+from vaxbook.accounts.models import Citizen, User
 from vaxbook.bookings.errors import AppointmentNotFound
-from vaxbook.bookings.models import Appointment
+from vaxbook.bookings.models import LIVE_STATUSES, Appointment
 
 
 def own_appointments(user: User) -> "list[Appointment]":
@@ -27,3 +27,14 @@ def own_appointment(*, user: User, appointment_id: uuid.UUID) -> Appointment:
     if appointment is None:
         raise AppointmentNotFound("Appointment not found.")
     return appointment
+
+
+def live_appointment_id(person: Citizen, *, slot_id: int, dose_number: int) -> uuid.UUID | None:
+    """The id of the person's live appointment for this dose in this slot, if they hold one."""
+    return (
+        Appointment.objects.filter(
+            person=person, slot_id=slot_id, dose_number=dose_number, status__in=LIVE_STATUSES
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )

@@ -18,7 +18,7 @@ from vaxbook.accounts.models import Citizen, User
 from vaxbook.bookings import eligibility_check, queries, services
 from vaxbook.bookings.errors import AlreadyBooked, AppointmentNotFound, SlotFull, SlotUnavailable
 from vaxbook.bookings.forms import EligibilityCheckForm, initial_for
-from vaxbook.bookings.models import LIVE_STATUSES, Appointment, AppointmentStatus
+from vaxbook.bookings.models import Appointment, AppointmentStatus
 from vaxbook.centres import queries as centre_queries
 from vaxbook.centres.models import Centre, Slot
 from vaxbook.core.errors import DomainError
@@ -104,7 +104,7 @@ def book(request: HttpRequest, slot_id: int) -> HttpResponse:
         )
     except AlreadyBooked as error:
         # A second click on "Confirm" lands on what the first one booked.
-        repeated = _live_appointment_id(person, slot_id=slot.pk, dose_number=dose_number)
+        repeated = queries.live_appointment_id(person, slot_id=slot.pk, dose_number=dose_number)
         if repeated is not None:
             return redirect("appointment", appointment_id=repeated)
         return _refused(request, slot, error)
@@ -127,17 +127,6 @@ def _refused(
         "dose_number": dose_number,
     }
     return render(request, "bookings/book_refused.html", context, status=409)
-
-
-def _live_appointment_id(person: Citizen, *, slot_id: int, dose_number: int) -> uuid.UUID | None:
-    """The id of the person's live appointment for this dose in this slot, if they hold one."""
-    return (
-        Appointment.objects.filter(
-            person=person, slot_id=slot_id, dose_number=dose_number, status__in=LIVE_STATUSES
-        )
-        .values_list("pk", flat=True)
-        .first()
-    )
 
 
 def _citizen(request: HttpRequest) -> Citizen:
@@ -265,8 +254,8 @@ def book_both(request: HttpRequest, slot_id: int) -> HttpResponse:
         )
     except AlreadyBooked as error:
         # A second click on "Book both doses" lands on what the first one booked.
-        repeated = _live_appointment_id(person, slot_id=first.pk, dose_number=1)
-        if repeated is not None and _live_appointment_id(
+        repeated = queries.live_appointment_id(person, slot_id=first.pk, dose_number=1)
+        if repeated is not None and queries.live_appointment_id(
             person, slot_id=second_slot_id, dose_number=2
         ):
             return redirect("appointment", appointment_id=repeated)
