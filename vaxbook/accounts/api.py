@@ -5,7 +5,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router
 from ninja.decorators import decorate_view
 from ninja.responses import Status
 
@@ -14,7 +14,7 @@ from vaxbook.accounts.services import register_citizen
 from vaxbook.api import http, tokens
 from vaxbook.api.auth import bearer, caller, token
 from vaxbook.api.problems import ApiProblem, Problem
-from vaxbook.api.schemas import Email, Input, IsoDate, Text
+from vaxbook.api.schemas import Email, Input, IsoDate, Output, Text
 from vaxbook.core import ratelimit
 from vaxbook.core.clients import client_address
 
@@ -40,30 +40,30 @@ class TokenIn(Input):
     )
 
 
-class TokenOut(Schema):
+class TokenOut(Output):
     access_token: str
     token_type: str = Field(description='Always "bearer".')
     expires_in: int = Field(description="Seconds until the token expires.")
 
 
-class CitizenOut(Schema):
+class CitizenOut(Output):
     full_name: str
     date_of_birth: dt.date
     phone: str
     language: str
 
 
-class CentreRef(Schema):
+class CentreRef(Output):
     id: int
     name: str
 
 
-class MembershipOut(Schema):
+class MembershipOut(Output):
     centre: CentreRef
     role: str = Field(description="receptionist, vaccinator or manager.")
 
 
-class MeOut(Schema):
+class MeOut(Output):
     id: int
     email: str
     citizen: CitizenOut | None = Field(

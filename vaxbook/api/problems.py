@@ -26,9 +26,10 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import defaults
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from vaxbook.api.schemas import Output
 from vaxbook.bookings.errors import InvalidTransition
 from vaxbook.core.errors import DomainError
 from vaxbook.core.ratelimit import RateLimited
@@ -93,7 +94,7 @@ TITLES: dict[str, Promise] = {
 }
 
 
-class FieldError(Schema):
+class FieldError(Output):
     """One invalid part of a request."""
 
     location: str  # body, query, path or header
@@ -102,7 +103,7 @@ class FieldError(Schema):
     type: str  # pydantic's error type: missing, int_type, extra_forbidden...
 
 
-class Problem(Schema):
+class Problem(Output):
     """An error (RFC 9457 problem details). `code` is stable: switch on it."""
 
     type: str

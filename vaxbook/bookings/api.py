@@ -11,7 +11,7 @@ import uuid
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router
 from ninja.decorators import decorate_view
 from ninja.params import HeaderEx, P, PathEx
 
@@ -19,7 +19,7 @@ from vaxbook.accounts.models import Citizen
 from vaxbook.api import http, idempotency
 from vaxbook.api.auth import bearer, caller, citizen_of
 from vaxbook.api.problems import ApiProblem, Problem
-from vaxbook.api.schemas import AppointmentOut, Id, Input
+from vaxbook.api.schemas import AppointmentOut, Id, Input, Output
 from vaxbook.bookings import queries, services
 from vaxbook.bookings.models import Appointment
 from vaxbook.core import ratelimit
@@ -59,7 +59,7 @@ class RescheduleIn(Input):
     slot_id: Id = Field(description="The new slot: same vaccine, any time you are eligible for.")
 
 
-class AppointmentPage(Schema):
+class AppointmentPage(Output):
     items: list[AppointmentOut]
     count: int
 

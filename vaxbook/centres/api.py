@@ -9,13 +9,21 @@ from collections.abc import Mapping
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router
 from ninja.decorators import decorate_view
 from ninja.params import P, PathEx
 
 from vaxbook.api import http
 from vaxbook.api.problems import Problem
-from vaxbook.api.schemas import MAX_ID, CentreOut, SearchDate, SlotOut, Text, VaccineOut
+from vaxbook.api.schemas import (
+    MAX_ID,
+    CentreOut,
+    Output,
+    SearchDate,
+    SlotOut,
+    Text,
+    VaccineOut,
+)
 from vaxbook.centres import queries
 from vaxbook.centres.models import Centre, Vaccine
 
@@ -44,7 +52,7 @@ def _cached(max_age: int, errors: dict[int, str] | None = None) -> dict[str, obj
     }
 
 
-class VaccinePage(Schema):
+class VaccinePage(Output):
     items: list[VaccineOut]
     count: int
 
@@ -57,7 +65,7 @@ class CentreFound(CentreOut):
     )
 
 
-class CentrePage(Schema):
+class CentrePage(Output):
     items: list[CentreFound]
     count: int
 
@@ -79,7 +87,7 @@ class SlotQuery(http.PageQuery):
     vaccine: int | None = Field(None, ge=1, le=MAX_ID, description="Only this vaccine id.")
 
 
-class SlotPage(Schema):
+class SlotPage(Output):
     items: list[SlotOut]
     count: int
 

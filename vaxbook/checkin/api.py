@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router
 from ninja.decorators import decorate_view
 from ninja.params import P, PathEx
 from ninja.responses import Status
@@ -29,6 +29,7 @@ from vaxbook.api.schemas import (
     Id,
     Input,
     Moment,
+    Output,
     Text,
     UserRef,
     VaccineRef,
@@ -70,12 +71,12 @@ class PresentedIn(Input):
         return self
 
 
-class Holder(Schema):
+class Holder(Output):
     full_name: str
     date_of_birth: dt.date
 
 
-class StaffAppointmentOut(Schema):
+class StaffAppointmentOut(Output):
     id: uuid.UUID
     reference: str
     status: str
@@ -87,7 +88,7 @@ class StaffAppointmentOut(Schema):
     )
 
 
-class ValidationOut(Schema):
+class ValidationOut(Output):
     outcome: Outcome
     appointment: StaffAppointmentOut | None = Field(
         description="null for invalid_signature and unknown_reference."
@@ -120,7 +121,7 @@ class VaccinationIn(Input):
     )
 
 
-class VaccinationOut(Schema):
+class VaccinationOut(Output):
     id: int
     appointment_id: uuid.UUID
     vaccine: VaccineRef
