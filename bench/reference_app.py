@@ -33,11 +33,16 @@ if str(REPO_ROOT) not in sys.path:
 
 from config import env  # noqa: E402
 
+# It books for whoever the request names, unauthenticated: it must never see a real database.
+_DATABASE = env.database(os.environ.get("DATABASE_URL"), var_dir=REPO_ROOT / "var")
+if not str(_DATABASE["NAME"]).endswith("_httpstorm"):
+    raise SystemExit("bench/reference_app.py serves only the HTTP storm's throwaway database.")
+
 settings.configure(
     DEBUG=False,
     SECRET_KEY=os.environ.get("SECRET_KEY", "bench-only-not-a-secret"),
     ALLOWED_HOSTS=env.env_list("ALLOWED_HOSTS", default=["127.0.0.1"]),
-    DATABASES={"default": env.database(os.environ.get("DATABASE_URL"), var_dir=REPO_ROOT / "var")},
+    DATABASES={"default": _DATABASE},
     ROOT_URLCONF=__name__,
     MIDDLEWARE=[],
     INSTALLED_APPS=[],
