@@ -85,6 +85,20 @@ def test_a_staff_page_reads_roles_once(manager, centres, checked_in, page) -> No
     assert role_queries(client, url) == 1
 
 
+def test_a_role_taken_away_shows_on_the_next_request(manager, centres) -> None:
+    client = verified_client(manager)
+    overview = f"/staff/centres/{centres[0].pk}/manage/"
+    day = f"/staff/centres/{centres[0].pk}/day/"
+    assert client.get(overview).status_code == 200
+
+    manager.memberships.filter(centre=centres[0]).update(role=StaffRole.RECEPTIONIST)
+    assert client.get(overview).status_code == 404
+    assert client.get(day).status_code == 200
+
+    manager.memberships.filter(centre=centres[0]).delete()
+    assert client.get(day).status_code == 404
+
+
 def test_validating_reads_roles_once(manager, centres, checked_in) -> None:
     client = verified_client(manager)
     reference = references.display(checked_in.reference)

@@ -5,10 +5,9 @@ import pytest
 import time_machine
 from django.test import Client
 
-from tests.factories import SlotFactory, staff_at
+from tests.factories import SlotFactory
 from tests.helpers import at, book, in_spanish
 from tests.staff_clients import verified_client
-from vaxbook.accounts.models import StaffRole
 from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment
 
@@ -28,8 +27,8 @@ def checked_in(centre, receptionist) -> Appointment:
 
 
 @pytest.fixture
-def manager(centre) -> Client:
-    return in_spanish(verified_client(staff_at(centre, StaffRole.MANAGER)))
+def spanish_manager(manager) -> Client:
+    return in_spanish(verified_client(manager))
 
 
 def html(response) -> str:
@@ -37,8 +36,8 @@ def html(response) -> str:
     return response.content.decode()
 
 
-def test_the_day_in_spanish(centre, checked_in, manager) -> None:
-    page = html(manager.get(f"/staff/centres/{centre.pk}/day/"))
+def test_the_day_in_spanish(centre, checked_in, spanish_manager) -> None:
+    page = html(spanish_manager.get(f"/staff/centres/{centre.pk}/day/"))
 
     assert '<html lang="es">' in page
     for words in (
@@ -55,11 +54,11 @@ def test_the_day_in_spanish(centre, checked_in, manager) -> None:
     assert "Expected" not in page
 
 
-def test_recording_a_dose_in_spanish(centre, checked_in, manager) -> None:
+def test_recording_a_dose_in_spanish(centre, checked_in, spanish_manager) -> None:
     url = f"/staff/centres/{centre.pk}/appointments/{checked_in.pk}/vaccination/"
 
-    form = html(manager.get(url))
-    refused = manager.post(url, {"lot_number": "", "injection_site": "elbow"})
+    form = html(spanish_manager.get(url))
+    refused = spanish_manager.post(url, {"lot_number": "", "injection_site": "elbow"})
 
     assert "Número de lote" in form
     assert "Brazo izquierdo" in form
@@ -69,27 +68,29 @@ def test_recording_a_dose_in_spanish(centre, checked_in, manager) -> None:
     assert "Elija dónde se inyectó la dosis." in refused.content.decode()
 
 
-def test_no_shows_and_the_audit_log_in_spanish(centre, manager) -> None:
+def test_no_shows_and_the_audit_log_in_spanish(centre, spanish_manager) -> None:
     book(SlotFactory(centre=centre, starts_at=at(10)))
 
-    confirm = html(manager.get(f"/staff/centres/{centre.pk}/day/no-shows/"))
-    done = manager.post(f"/staff/centres/{centre.pk}/day/no-shows/", {"date": "2027-07-15"})
-    log = html(manager.get(f"/staff/centres/{centre.pk}/audit/"))
+    confirm = html(spanish_manager.get(f"/staff/centres/{centre.pk}/day/no-shows/"))
+    done = spanish_manager.post(f"/staff/centres/{centre.pk}/day/no-shows/", {"date": "2027-07-15"})
+    log = html(spanish_manager.get(f"/staff/centres/{centre.pk}/audit/"))
 
     assert "Marcar no presentados" in confirm
     assert "Marcarlas como no presentadas" in confirm
     assert done.status_code == 302
-    assert "1 cita marcada como no presentada." in html(manager.get(done["Location"]))
+    assert "1 cita marcada como no presentada." in html(spanish_manager.get(done["Location"]))
     assert "No presentado" in log
     assert "Nadie puede cambiar ni borrar estas entradas." in log
 
 
-def test_validation_outcomes_in_spanish(centre, checked_in, manager) -> None:
+def test_validation_outcomes_in_spanish(centre, checked_in, spanish_manager) -> None:
     page = html(
-        manager.post(f"/staff/centres/{centre.pk}/validate/", {"presented": checked_in.reference})
+        spanish_manager.post(
+            f"/staff/centres/{centre.pk}/validate/", {"presented": checked_in.reference}
+        )
     )
     unknown = html(
-        manager.post(f"/staff/centres/{centre.pk}/validate/", {"presented": "ABC-DEF-GH2"})
+        spanish_manager.post(f"/staff/centres/{centre.pk}/validate/", {"presented": "ABC-DEF-GH2"})
     )
 
     assert "Llegada ya registrada" in page
