@@ -19,7 +19,7 @@ from ninja.params import P, PathEx
 from ninja.responses import Status
 from pydantic import model_validator
 
-from vaxbook.accounts.models import StaffMembership, User
+from vaxbook.accounts.models import User
 from vaxbook.api import http
 from vaxbook.api.auth import bearer, caller
 from vaxbook.api.problems import ApiProblem, Problem
@@ -159,9 +159,7 @@ def _centre(user: User, centre_id: int | None) -> int:
     """The centre named, or the one centre the staff member works at."""
     if centre_id is not None:
         return centre_id
-    centres = list(
-        StaffMembership.objects.filter(user=user).values_list("centre_id", flat=True)[:2]
-    )
+    centres = list(user.centre_roles)
     if len(centres) == 1:
         return centres[0]
     if not centres and not user.is_superuser:
