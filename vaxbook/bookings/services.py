@@ -90,9 +90,7 @@ def book_appointment(
     """Book one dose for `person` in slot `slot_id`. `within`: see Within. `loaded_slot`:
     slot `slot_id` with its centre and vaccine, when the caller has read it already."""
     now = timezone.now()
-    if loaded_slot is not None and loaded_slot.pk != slot_id:
-        raise ValueError("loaded_slot is not slot slot_id.")
-    slot = _load_slot(slot_id, now) if loaded_slot is None else _bookable(loaded_slot, now)
+    slot = _load_slot(slot_id, now, loaded=loaded_slot)
 
     def book() -> Appointment:
         with transaction.atomic(durable=True):
@@ -131,13 +129,7 @@ def book_both_doses(
     vaccine's interval after the first. `loaded_first_slot`: as `loaded_slot` of
     book_appointment."""
     now = timezone.now()
-    if loaded_first_slot is not None and loaded_first_slot.pk != first_slot_id:
-        raise ValueError("loaded_first_slot is not slot first_slot_id.")
-    first = (
-        _load_slot(first_slot_id, now)
-        if loaded_first_slot is None
-        else _bookable(loaded_first_slot, now)
-    )
+    first = _load_slot(first_slot_id, now, loaded=loaded_first_slot)
     second = _load_slot(second_slot_id, now)
     if first.pk == second.pk:
         raise NotEligible(_("The two doses cannot be at the same time."))
@@ -516,16 +508,14 @@ def _close_and_give_back(slot_ids: list[int], cancelled: list[Appointment], *, c
 # --- the pieces ------------------------------------------------------------------------
 
 
-def _load_slot(slot_id: int, now: dt.datetime) -> Slot:
-    """The slot with its centre and vaccine, if it can be booked at all (full or not)."""
-    slot = sql.load_slot(slot_id)
+def _load_slot(slot_id: int, now: dt.datetime, *, loaded: Slot | None = None) -> Slot:
+    """The slot with its centre and vaccine, if it can be booked at all (full or not).
+    `loaded`: that slot, when the caller has read it already."""
+    if loaded is not None and loaded.pk != slot_id:
+        raise ValueError(f"The loaded_slot given is not slot {slot_id}.")
+    slot = loaded or sql.load_slot(slot_id)
     if slot is None:
         raise SlotUnavailable(_("This time slot does not exist."))
-    return _bookable(slot, now)
-
-
-def _bookable(slot: Slot, now: dt.datetime) -> Slot:
-    """`slot` (with its centre), if it can be booked at all (full or not)."""
     if not (slot.is_open and slot.centre.is_active):
         raise SlotUnavailable(_("This time slot is closed for booking."))
     if slot.starts_at <= now:
