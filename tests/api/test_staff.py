@@ -4,6 +4,8 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.api.conftest import Api, token_for
 from tests.factories import CentreFactory, StaffMembershipFactory, staff_at
@@ -212,6 +214,18 @@ def test_staff_of_another_centre_cannot_check_in(
     assert other_staff.post("/checkins", {"token": token}).body["outcome"] == "wrong_centre"
     assert other_staff.post("/checkins", {"token": token, "centre_id": centre.pk}).status == 403
     assert status_of(appointment) == AppointmentStatus.BOOKED
+
+
+def test_a_check_in_reads_the_roles_of_the_staff_member_once(
+    staff: Api, appointment, token, on_the_day
+) -> None:
+    # Which centre (none named), works there, may check in: three questions, one query.
+    with CaptureQueriesContext(connection) as captured:
+        response = staff.post("/checkins", {"token": token})
+
+    assert response.body["outcome"] == "valid"
+    role_reads = [q for q in captured.captured_queries if "accounts_staffmembership" in q["sql"]]
+    assert len(role_reads) == 1
 
 
 # --- the dose given ----------------------------------------------------------------------

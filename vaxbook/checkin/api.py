@@ -21,7 +21,7 @@ from pydantic import model_validator
 
 from vaxbook.accounts.models import User
 from vaxbook.api import http
-from vaxbook.api.auth import bearer, caller
+from vaxbook.api.auth import bearer, staff_caller
 from vaxbook.api.problems import ApiProblem, Problem
 from vaxbook.api.schemas import (
     AppointmentSlot,
@@ -174,7 +174,7 @@ def _centre(user: User, centre_id: int | None) -> int:
 def _judged(
     request: HttpRequest, payload: PresentedIn, judge: Callable[..., validation.Validation]
 ) -> ValidationOut:
-    user = caller(request)
+    user = staff_caller(request)
     address = client_address(request)
     ratelimit.hit(*ratelimit.validation(address, user.pk))
     return ValidationOut.of(
@@ -252,7 +252,7 @@ def record_vaccination(
 ) -> Status[VaccinationOut]:
     """The checked-in person has had their dose: the appointment becomes `vaccinated`, the
     record keeps the vaccine, lot, injection site, time and who gave it."""
-    staff = caller(request)
+    staff = staff_caller(request)
     record = services.record_vaccination(
         appointment_id=appointment_id,
         staff=staff,
