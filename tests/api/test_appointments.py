@@ -70,14 +70,15 @@ def test_booking_answers_201_with_the_signed_confirmation(citizen: Api, person, 
     assert Message.objects.filter(appointment=appointment).exists()
 
 
-def test_booking_takes_nine_statements(citizen: Api, slot, django_assert_max_num_queries) -> None:
+def test_booking_takes_eight_statements(citizen: Api, slot, django_assert_max_num_queries) -> None:
     # This endpoint must reach hundreds of bookings a second: the token (with its user and
-    # citizen profile), the slot, then in the booking's transaction the person lock, their
-    # doses, the place, the appointment, its messages and their task, and the idempotency
-    # record. (In a test the transaction is a savepoint: two statements more.) The campaign
-    # policy is read once per process every few seconds, not per booking: read it first.
+    # citizen profile), then in the booking's transaction the person lock with the slot,
+    # their doses, the place, the appointment, its messages and their task, and the
+    # idempotency record. (In a test the transaction is a savepoint: two statements more.)
+    # The campaign policy is read once per process every few seconds, not per booking: read
+    # it first.
     policy.current_rules()
-    with django_assert_max_num_queries(9 + 2) as captured:
+    with django_assert_max_num_queries(8 + 2) as captured:
         response = citizen.post(
             "/appointments", booking(slot), headers={"Idempotency-Key": "count-queries"}
         )
@@ -85,7 +86,7 @@ def test_booking_takes_nine_statements(citizen: Api, slot, django_assert_max_num
     statements = [
         query["sql"] for query in captured.captured_queries if "SAVEPOINT" not in query["sql"]
     ]
-    assert len(statements) == 9
+    assert len(statements) == 8
 
 
 def test_the_last_place_goes_once(citizen: Api, other_citizen: Api, centre) -> None:

@@ -72,6 +72,7 @@ def test_booking_reads_the_slot_once(citizen_client):
         response = client.post(f"/book/{slot.pk}/", {"dose_number": "1"})
     assert response.status_code == 302
     assert Appointment.objects.get(person=person).slot_id == slot.pk
+    # The page's read; the booking's own comes with the person lock, in that statement.
     assert slot_reads(queries) == 1
 
 

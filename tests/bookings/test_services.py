@@ -600,10 +600,16 @@ def test_check_in_for_a_slot_the_appointment_has_left_is_refused(person, slot) -
 
 
 def test_a_slot_loaded_by_the_caller_must_be_the_slot_booked(person, slot) -> None:
-    other = SlotFactory()
+    other = SlotFactory(vaccine=slot.vaccine)
+    second = SlotFactory(vaccine=slot.vaccine, starts_at=slot.starts_at + dt.timedelta(days=30))
 
-    with pytest.raises(ValueError, match="loaded_slot"):
-        services.book_appointment(person=person, slot_id=slot.pk, dose_number=1, loaded_slot=other)
+    with pytest.raises(ValueError, match="loaded slot"):
+        services.book_both_doses(
+            person=person,
+            first_slot_id=slot.pk,
+            second_slot_id=second.pk,
+            loaded_first_slot=other,
+        )
 
     assert not Appointment.objects.exists()
 

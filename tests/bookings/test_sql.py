@@ -1,9 +1,9 @@
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model
 
 from config import env
-from tests.factories import SlotFactory
+from tests.factories import CitizenFactory, SlotFactory
 from vaxbook.bookings import sql
 from vaxbook.centres.models import Slot
 
@@ -47,6 +47,45 @@ def test_a_loaded_slot_needs_no_further_query(django_assert_num_queries):
             made.vaccine.name,
             made.local_date,
         )
+
+
+def test_the_slot_read_with_the_person_lock_is_the_slot_load_slot_reads(
+    django_assert_num_queries,
+):
+    made = SlotFactory()
+    person = CitizenFactory()
+    expected = sql.load_slot(made.pk)
+    assert expected is not None
+
+    with transaction.atomic(), django_assert_num_queries(2):  # the lock, the doses
+        holder = sql.lock_person(person.pk, slot_id=made.pk)
+        assert holder is not None
+        assert holder.slot is not None
+        # Loaded already, by the same statement:
+        assert holder.slot.centre.zone
+        assert holder.slot.vaccine.name
+
+    assert (holder.date_of_birth, holder.held) == (person.date_of_birth, [])
+    assert field_values(holder.slot) == field_values(expected)
+    assert field_values(holder.slot.centre) == field_values(expected.centre)
+    assert field_values(holder.slot.vaccine) == field_values(expected.vaccine)
+
+
+def test_a_slot_that_does_not_exist_comes_with_the_lock_as_none():
+    person = CitizenFactory()
+    with transaction.atomic():
+        holder = sql.lock_person(person.pk, slot_id=987654)
+
+    assert holder is not None
+    assert holder.date_of_birth == person.date_of_birth
+    assert holder.slot is None
+
+
+def test_locking_a_person_who_does_not_exist_gives_none():
+    made = SlotFactory()
+    with transaction.atomic():
+        assert sql.lock_person(987654, slot_id=made.pk) is None
+        assert sql.lock_person(987654) is None
 
 
 def test_a_statement_run_often_is_prepared_by_postgresql():

@@ -80,21 +80,16 @@ type Within = Callable[[Appointment], None]
 
 
 def book_appointment(
-    *,
-    person: Citizen,
-    slot_id: int,
-    dose_number: int,
-    within: Within | None = None,
-    loaded_slot: Slot | None = None,
+    *, person: Citizen, slot_id: int, dose_number: int, within: Within | None = None
 ) -> Appointment:
-    """Book one dose for `person` in slot `slot_id`. `within`: see Within. `loaded_slot`:
-    slot `slot_id` with its centre and vaccine, when the caller has read it already."""
+    """Book one dose for `person` in slot `slot_id`. `within`: see Within."""
     now = timezone.now()
-    slot = _load_slot(slot_id, now, loaded=loaded_slot)
 
     def book() -> Appointment:
         with transaction.atomic(durable=True):
-            holder = _lock_person(person.pk)
+            # The slot is read with the person lock, in one statement (sql.lock_person).
+            holder = _lock_person(person.pk, slot_id=slot_id)
+            slot = _bookable(holder.slot, now)
             eligibility.check_dose(
                 date_of_birth=holder.date_of_birth,
                 vaccine=slot.vaccine,
@@ -126,8 +121,8 @@ def book_both_doses(
     """Book dose 1 and dose 2 of a two-dose course together: both places or neither.
 
     The second slot may be at any centre but must be the same vaccine, at least the
-    vaccine's interval after the first. `loaded_first_slot`: as `loaded_slot` of
-    book_appointment."""
+    vaccine's interval after the first. `loaded_first_slot`: slot `first_slot_id` with its
+    centre and vaccine, when the caller has read it already."""
     now = timezone.now()
     first = _load_slot(first_slot_id, now, loaded=loaded_first_slot)
     second = _load_slot(second_slot_id, now)
@@ -512,8 +507,12 @@ def _load_slot(slot_id: int, now: dt.datetime, *, loaded: Slot | None = None) ->
     """The slot with its centre and vaccine, if it can be booked at all (full or not).
     `loaded`: that slot, when the caller has read it already."""
     if loaded is not None and loaded.pk != slot_id:
-        raise ValueError(f"The loaded_slot given is not slot {slot_id}.")
-    slot = loaded or sql.load_slot(slot_id)
+        raise ValueError(f"The loaded slot given is not slot {slot_id}.")
+    return _bookable(loaded or sql.load_slot(slot_id), now)
+
+
+def _bookable(slot: Slot | None, now: dt.datetime) -> Slot:
+    """`slot` (as read, None if there is none), if it can be booked at all (full or not)."""
     if slot is None:
         raise SlotUnavailable(_("This time slot does not exist."))
     if not (slot.is_open and slot.centre.is_active):
@@ -536,8 +535,8 @@ def _check_policy(holder: sql.LockedPerson, slot: Slot, dose_number: int, now: d
     )
 
 
-def _lock_person(person_id: int) -> sql.LockedPerson:
-    person = sql.lock_person(person_id)
+def _lock_person(person_id: int, *, slot_id: int | None = None) -> sql.LockedPerson:
+    person = sql.lock_person(person_id, slot_id=slot_id)
     if person is None:
         raise Citizen.DoesNotExist(f"No citizen {person_id}.")
     return person

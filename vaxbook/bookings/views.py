@@ -100,7 +100,7 @@ def book(request: HttpRequest, slot_id: int) -> HttpResponse:
         return render(request, "bookings/book.html", context, status=400)
     try:
         appointment = services.book_appointment(
-            person=person, slot_id=slot.pk, dose_number=dose_number, loaded_slot=slot
+            person=person, slot_id=slot.pk, dose_number=dose_number
         )
     except AlreadyBooked as error:
         # A second click on "Confirm" lands on what the first one booked.
