@@ -65,15 +65,18 @@ def slot_reads(queries: CaptureQueriesContext) -> int:
     )
 
 
-def test_booking_reads_the_slot_once(citizen_client):
+def test_booking_spends_one_statement_on_the_slot(citizen_client):
     person, client = citizen_client
     slot = SlotFactory()
     with CaptureQueriesContext(connection) as queries:
         response = client.post(f"/book/{slot.pk}/", {"dose_number": "1"})
     assert response.status_code == 302
     assert Appointment.objects.get(person=person).slot_id == slot.pk
-    # The page's read; the booking's own comes with the person lock, in that statement.
+    # The page reads it on its own; the booking reads it again with the person lock.
     assert slot_reads(queries) == 1
+    with_the_lock = [q for q in queries.captured_queries if "LEFT JOIN centres_slot" in q["sql"]]
+    assert len(with_the_lock) == 1
+    assert "accounts_citizen" in with_the_lock[0]["sql"]
 
 
 def test_a_second_click_finds_the_first_booking_with_one_query(

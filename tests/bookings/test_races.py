@@ -9,13 +9,14 @@ the barrier would starve the ones still queueing for a connection.
 
 import datetime as dt
 import threading
+import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Q
 
 from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at, tomorrow_at
@@ -135,6 +136,72 @@ def test_same_booking_submitted_ten_times_at_once_makes_one_appointment() -> Non
     assert list(Appointment.objects.values_list("pk", flat=True)) == [winner.pk]
     assert booked_places(slot) == [1]
     assert_slot_counters_match_appointments()
+
+
+def wait_until_a_transaction_waits_for_a_row_lock() -> None:
+    """On PostgreSQL, until another backend waits for a lock (the racer is queued behind
+    ours); on SQLite the racer waits for the write lock, which nothing can observe."""
+    if connection.vendor != "postgresql":
+        time.sleep(0.3)
+        return
+    deadline = time.monotonic() + BARRIER_TIMEOUT_S
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("the booking never queued behind the person lock")
+
+
+def test_a_booking_waiting_for_the_person_lock_sees_the_slot_closed_meanwhile() -> None:
+    # The booking reads the slot in the statement that waits for the person lock, so on
+    # PostgreSQL it gets the slot as it was before the wait: open. The place-taking UPDATE
+    # checks the slot's own row as committed, and refuses.
+    slot: Slot = SlotFactory.create(capacity=5)
+    person: Citizen = CitizenFactory.create()
+    holding = threading.Event()
+    outcomes: dict[str, Appointment | str] = {}
+
+    def close_the_slot_while_holding_the_person() -> None:
+        try:
+            with transaction.atomic():
+                Citizen.objects.select_for_update().get(pk=person.pk)
+                holding.set()
+                wait_until_a_transaction_waits_for_a_row_lock()
+                Slot.objects.filter(pk=slot.pk).update(is_open=False)
+        finally:
+            connection.close()
+
+    def book() -> None:
+        holding.wait(BARRIER_TIMEOUT_S)
+        try:
+            outcomes["booking"] = book_first_dose(person, slot)
+        except DomainError as error:
+            outcomes["booking"] = f"{error.code}: {error}"
+        finally:
+            connection.close()
+
+    connection.close()
+    threads = [
+        threading.Thread(target=close_the_slot_while_holding_the_person),
+        threading.Thread(target=book),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=JOIN_TIMEOUT_S)
+    assert not any(thread.is_alive() for thread in threads)
+
+    if connection.vendor == "postgresql":  # read before the wait: refused by the UPDATE
+        assert outcomes == {"booking": "slot_unavailable: This time slot has just closed."}
+    else:  # SQLite: the booking's transaction starts after the other one, and reads it closed
+        assert outcomes == {"booking": "slot_unavailable: This time slot is closed for booking."}
+    assert not Appointment.objects.exists()
+    assert booked_places(slot) == [0]
 
 
 def test_concurrent_two_dose_bookings_never_leave_a_first_dose_without_its_second() -> None:

@@ -71,8 +71,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     def keep_roles(self) -> None:
         """Read the roles once and answer every later question from them.
 
-        For the signed-in user of one request only (staff_required calls it): the guard, the
-        view, the services and the template then share one query. A role changed meanwhile
+        For the signed-in user of one request only (staff_required calls it for the staff
+        pages, vaxbook.api.auth.staff_caller for the staff API): the guard, the view or
+        endpoint, the services and the template then share one query. A role changed meanwhile
         shows from the next request, as with Django's own permission cache."""
         self._kept_roles = self.centre_roles
 
