@@ -23,17 +23,6 @@ from vaxbook.core import rows
 
 _LIVE = ", ".join(f"'{status}'" for status in LIVE_STATUSES)
 
-# Two statements, not one: on PostgreSQL, a SELECT ... FOR UPDATE that waited for the lock
-# returns the locked row as committed, but rows it joins from other tables as they were
-# when the statement started, so a join here could miss the appointment that the previous
-# lock holder just booked. The second statement starts after the lock is ours.
-#
-# The slot being booked may come with the lock, though (lock_person(slot_id=...)): as of
-# the statement's start, it is as fresh as a read before the transaction would be, and the
-# conditional UPDATE that takes the place checks the slot's own row as committed. One
-# statement fewer per booking.
-_LOCK_PERSON = "SELECT date_of_birth, priority_group FROM accounts_citizen WHERE id = %s"
-
 _HELD_DOSES = f"""
     SELECT a.id, a.dose_number, a.status, a.vaccinated_at,
            s.vaccine_id, s.starts_at, centre.time_zone
@@ -97,17 +86,29 @@ def _slot_query() -> str:
     )
 
 
+# The person lock, with the slot being booked when asked for (its id comes first among the
+# parameters). The person's doses are a second statement, not a join here: on PostgreSQL, a
+# SELECT ... FOR UPDATE that waited for the lock returns the locked row as committed, but
+# rows it joins from other tables as they were when the statement started, so a join could
+# miss the appointment that the previous lock holder just booked. The slot may come with the
+# lock, though: as of the statement's start it is as fresh as a read before the transaction
+# would be, and the conditional UPDATE that takes the place checks the slot's own row as
+# committed. One statement fewer per booking.
 @functools.cache
-def _lock_person_with_slot() -> str:
-    sql = (
-        f"SELECT p.date_of_birth, p.priority_group, {_slot_columns()}"  # noqa: S608 (column names from our models)
-        " FROM accounts_citizen p"
-        " LEFT JOIN centres_slot s ON s.id = %s"
-        " LEFT JOIN centres_centre c ON c.id = s.centre_id"
-        " LEFT JOIN centres_vaccine v ON v.id = s.vaccine_id"
-        " WHERE p.id = %s"
-    )
-    if connection.features.has_select_for_update_of:  # PostgreSQL: see lock_person
+def _lock_query(*, with_slot: bool) -> str:
+    if with_slot:
+        sql = (
+            f"SELECT p.date_of_birth, p.priority_group, {_slot_columns()}"  # noqa: S608 (column names from our models)
+            " FROM accounts_citizen p"
+            " LEFT JOIN centres_slot s ON s.id = %s"
+            " LEFT JOIN centres_centre c ON c.id = s.centre_id"
+            " LEFT JOIN centres_vaccine v ON v.id = s.vaccine_id"
+            " WHERE p.id = %s"
+        )
+    else:
+        sql = "SELECT p.date_of_birth, p.priority_group FROM accounts_citizen p WHERE p.id = %s"
+    # PostgreSQL; on SQLite, BEGIN IMMEDIATE has already given the transaction the database.
+    if connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF p"
     return sql
 
@@ -125,14 +126,10 @@ def lock_person(person_id: int, *, slot_id: int | None = None) -> LockedPerson |
     """Lock the person's row for this transaction; their date of birth, priority group and
     live doses, and with `slot_id` that slot as load_slot reads it (in the same statement
     as the lock)."""
-    if slot_id is None:
-        sql, parameters = _LOCK_PERSON, [person_id]
-        if connection.features.has_select_for_update:  # PostgreSQL; on SQLite, BEGIN
-            sql += " FOR UPDATE"  # IMMEDIATE has already given this transaction the database
-    else:
-        sql, parameters = _lock_person_with_slot(), [slot_id, person_id]
+    with_slot = slot_id is not None
+    parameters = [slot_id, person_id] if with_slot else [person_id]
     with connection.cursor() as cursor:
-        cursor.execute(sql, parameters)
+        cursor.execute(_lock_query(with_slot=with_slot), parameters)
         row = cursor.fetchone()
         if row is None:
             return None
@@ -148,7 +145,7 @@ def lock_person(person_id: int, *, slot_id: int | None = None) -> LockedPerson |
         )
         for pk, dose, status, vaccinated_at, vaccine_id, starts_at, zone in doses
     ]
-    slot = _slot_of(row[2:]) if slot_id is not None and row[2] is not None else None
+    slot = _slot_of(row[2:]) if with_slot and row[2] is not None else None
     return LockedPerson(date_of_birth=row[0], priority_group=row[1], held=held, slot=slot)
 
 
