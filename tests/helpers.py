@@ -1,10 +1,15 @@
-"""Times, bookings and the Spanish switch that tests in several folders share."""
+"""Times, bookings, the Spanish switch and a database out of reach, which tests in several
+folders share."""
 
 import datetime as dt
+import sqlite3
 import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import time_machine
+from django.db import connection
 from django.test import Client
 
 from tests.factories import CitizenFactory
@@ -39,3 +44,36 @@ def in_spanish(client: Client) -> Client:
     """`client`, having switched the site to Spanish as the language menu does."""
     assert client.post("/i18n/setlang/", {"language": "es", "next": "/"}).status_code == 302
     return client
+
+
+@contextmanager
+def database_out_of_reach() -> Iterator[None]:
+    """The database as requests find it when it cannot serve them: on PostgreSQL the
+    server has ended this process's connection, as a restart or a failover does; on SQLite
+    another process holds the write lock past the busy timeout (cut to 50 ms here).
+    Needs a transactional test: the connection does not survive."""
+    connection.ensure_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            (backend,) = cursor.fetchone()
+        other = connection.copy()
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
+        finally:
+            other.close()
+        try:
+            yield
+        finally:
+            connection.close()
+        return
+    connection.connection.execute("PRAGMA busy_timeout = 50")
+    writer = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        connection.close()

@@ -4,7 +4,7 @@
 - every view goes through vaxbook.api.guards (body size, JSON only, problem 405);
 - the OpenAPI document says so: error responses are `application/problem+json` with the
   Problem schema, and the errors any endpoint can meet (a malformed or oversized body, a
-  missing token) are listed on each operation they apply to.
+  missing token, the database out of reach) are listed on each operation they apply to.
 """
 
 from typing import Any, cast
@@ -29,6 +29,10 @@ PARAMETER_ERRORS = {
 AUTH_ERRORS = {
     401: "`not_authenticated`: no bearer token; `invalid_token`: unknown, expired or revoked.",
 }
+SERVICE_ERRORS = {
+    503: "`service_unavailable`: the database cannot be reached just now; try again after "
+    "`Retry-After` seconds.",
+}
 
 ERROR_HEADERS = {
     401: {
@@ -46,6 +50,7 @@ ERROR_HEADERS = {
         }
     },
 }
+ERROR_HEADERS[503] = ERROR_HEADERS[429]
 
 
 class VaxbookAPI(NinjaAPI):
@@ -81,6 +86,7 @@ class VaxbookAPI(NinjaAPI):
                     **(PARAMETER_ERRORS if operation.get("parameters") else {}),
                     **(BODY_ERRORS if "requestBody" in operation else {}),
                     **(AUTH_ERRORS if operation.get("security") else {}),
+                    **SERVICE_ERRORS,
                 }
                 for status, description in extra.items():
                     responses.setdefault(status, {"description": description})

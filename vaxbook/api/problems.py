@@ -10,18 +10,25 @@ One place maps every failure to its problem:
 - Django's 404 for an unknown path, 405 for a known path with the wrong method, and the
   500 of a bug (logged; the client gets a problem, never a traceback), through the
   handlerNNN views below, which answer problem+json on /api/ paths and Django's default
-  pages elsewhere.
+  pages elsewhere;
+- a database that cannot be reached, dropped the connection or stayed locked: a 503 with
+  Retry-After (`service_unavailable`), on /api/ paths and on pages alike. It is a state of
+  the moment, not a bug: clients and browsers may try again, and a booking retried with
+  its Idempotency-Key is never made twice.
 
 `type` is a stable identifier (`urn:vaxbook:problem:<code>`), not a link; docs/api.md lists
 every code.
 """
 
 import logging
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -38,6 +45,11 @@ logger = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
 API_PREFIX = "/api/"
+
+# What Django raises when the database is out of reach: the server is down or restarting,
+# the connection dropped, or (SQLite) another writer held the lock past the busy timeout.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_UNAVAILABLE_S = 30
 
 # The HTTP status of each domain error.
 DOMAIN_STATUS: dict[str, int] = {
@@ -91,6 +103,7 @@ TITLES: dict[str, Promise] = {
     "bad_request": gettext_lazy("Bad request"),
     "forbidden": gettext_lazy("Forbidden"),
     "internal_error": gettext_lazy("Internal error"),
+    "service_unavailable": gettext_lazy("Service unavailable"),
 }
 
 
@@ -253,6 +266,10 @@ def install(api: NinjaAPI) -> None:
     def not_found(request: HttpRequest, error: Http404) -> HttpResponse:
         return not_found_problem(request)
 
+    def database_unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
+        logger.error("Database unavailable on %s %s: %s", request.method, request.path, error)
+        return service_unavailable(request)
+
     handlers: list[tuple[type[Exception], Callable[..., HttpResponse]]] = [
         (ApiProblem, from_problem),
         (DomainError, domain_error),
@@ -261,6 +278,7 @@ def install(api: NinjaAPI) -> None:
         (HttpError, http_error),
         (RateLimited, rate_limited),
         (Http404, not_found),
+        *((exception, database_unavailable) for exception in DATABASE_UNAVAILABLE),
         (Exception, unexpected),
     ]
     for exception, handler in handlers:
@@ -284,6 +302,20 @@ def internal_error(request: HttpRequest) -> HttpResponse:
     )
 
 
+def service_unavailable(request: HttpRequest) -> HttpResponse:
+    return problem_response(
+        request,
+        503,
+        "service_unavailable",
+        _(
+            "The service cannot reach its database just now. Try again in %(seconds)d "
+            "seconds; a booking retried with the same Idempotency-Key is never made twice."
+        )
+        % {"seconds": RETRY_AFTER_UNAVAILABLE_S},
+        headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE_S)},
+    )
+
+
 # --- Django's error views (config/urls.py handler404, handler500...) ---------------------
 
 
@@ -298,9 +330,23 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls handler500 while it handles the exception, so sys.exception() is it.
+    if isinstance(sys.exception(), DATABASE_UNAVAILABLE):
+        return _unavailable(request)
     if _is_api(request):
         return internal_error(request)
     return defaults.server_error(request)
+
+
+def _unavailable(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return service_unavailable(request)
+    # Rendered without the request, as Django renders 500.html: the context processors
+    # would read the session and the user from the database that is out of reach.
+    page = loader.get_template("503.html").render({"retry_after": RETRY_AFTER_UNAVAILABLE_S})
+    response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE_S)
+    return response
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
