@@ -12,8 +12,10 @@ import subprocess
 import zoneinfo
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
@@ -302,6 +304,41 @@ def test_offline_a_confirmation_is_verified_queued_and_sent_once_on_reconnection
     expect(page).to_have_url(live_server.url + "/")
     saved = page.evaluate("(centre) => localStorage.getItem('vaxbook.day.' + centre)", centre.pk)
     assert saved is None
+
+
+def test_while_the_server_cannot_reach_its_database_the_device_checks_and_queues(
+    tablet: BrowserContext, centre, receptionist, appointment, token
+) -> None:
+    page = tablet.new_page()
+    sign_in_and_open_scan_page(page, receptionist, centre)
+    wait_until_saved_for_offline(page, centre)
+
+    # The device is online and the server answers, but every query fails: the health
+    # check says 503, and so would the validation the form would post.
+    with mock.patch(
+        "django.db.backends.utils.CursorWrapper.execute",
+        side_effect=OperationalError("connection refused"),
+    ):
+        present_offline(page, token)
+        outcome = page.locator("#scan-offline-outcome")
+        expect(outcome).to_have_attribute("data-outcome", "valid")
+        expect(page.locator("#scan-offline-banner")).to_be_visible()
+        outcome.get_by_role("button", name="Check in (will be sent when back online)").click()
+        expect(outcome).to_have_attribute("data-outcome", "queued")
+        expect(page.locator("#scan-queue-count")).to_have_text("Check-ins waiting to be sent: 1")
+
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
+
+    # The database is back: the page sends what waited on the device.
+    page.reload()
+    sent = page.locator("#scan-sent li")
+    expect(sent).to_have_count(1)
+    expect(sent).to_have_attribute("data-outcome", "valid")
+    expect(page.locator("#scan-queue-count")).to_have_text("Check-ins waiting to be sent: 0")
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.CHECKED_IN
+    assert appointment.checked_in_by == receptionist
 
 
 def test_offline_the_page_says_exactly_why_a_confirmation_is_not_valid_here_today(

@@ -205,18 +205,35 @@ function start() {
     await Promise.allSettled([refreshJwks(), refreshDay()]);
   }
 
-  // Whether the server answers now. navigator.onLine only knows about the device's own
-  // link; a dead Wi-Fi uplink shows up only when a request fails.
+  // A 503: the server answers but cannot reach its database, so it can neither check nor
+  // record anything. For the desk that is no connection: check here, queue the check-ins.
+  function unavailable(error) {
+    return error instanceof HttpError && error.status === 503;
+  }
+
+  // Whether the server answers now, and can record a check-in. navigator.onLine only knows
+  // about the device's own link; a dead Wi-Fi uplink shows up only when a request fails, a
+  // server without its database only in the health check.
   async function reachable() {
     if (!navigator.onLine) {
       return false;
     }
-    try {
-      await refreshJwks(timeout(PROBE_TIMEOUT_MS));
-      return true;
-    } catch (error) {
-      return error instanceof HttpError || error instanceof SignedOut;
+    const probes = [
+      refreshJwks(timeout(PROBE_TIMEOUT_MS)),
+      fetchJson(data.healthUrl, { cache: "no-store", signal: timeout(PROBE_TIMEOUT_MS) }),
+    ];
+    for (const probe of await Promise.allSettled(probes)) {
+      const error = probe.reason;
+      // Signed out or refused: the server is there, and its own page will say so.
+      const answered =
+        probe.status === "fulfilled" ||
+        (error instanceof HttpError && !unavailable(error)) ||
+        error instanceof SignedOut;
+      if (!answered) {
+        return false;
+      }
     }
+    return true;
   }
 
   function showOnline(online) {
@@ -648,7 +665,7 @@ function start() {
       } catch (error) {
         if (error instanceof SignedOut) {
           showProblem(say("signInAgain"));
-        } else if (error instanceof HttpError) {
+        } else if (error instanceof HttpError && !unavailable(error)) {
           showProblem(say("syncRefused", { detail: error.detail }));
         } else {
           showProblem(say("syncFailed"));
