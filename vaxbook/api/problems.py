@@ -267,7 +267,10 @@ def install(api: NinjaAPI) -> None:
         return not_found_problem(request)
 
     def database_unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
-        logger.error("Database unavailable on %s %s: %s", request.method, request.path, error)
+        # With the traceback: on SQLite a malformed statement is an OperationalError too.
+        logger.error(
+            "Database unavailable on %s %s: %s", request.method, request.path, error, exc_info=error
+        )
         return service_unavailable(request)
 
     handlers: list[tuple[type[Exception], Callable[..., HttpResponse]]] = [
