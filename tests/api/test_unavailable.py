@@ -2,9 +2,10 @@
 nothing: a client may try again, and a keyed booking is not made twice."""
 
 import json
+from unittest import mock
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 
 from tests.api.conftest import Api
 from tests.api.test_bad_input import PROBLEM, assert_problem, nothing_written
@@ -48,6 +49,35 @@ def test_the_same_keyed_booking_goes_through_once_the_database_is_back(
     assert again.status == 201
     assert again.body == booked.body
     assert Appointment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_statement_the_database_cannot_parse_stays_a_500(citizen: Api, slot: Slot) -> None:
+    def broken(**kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELEC 1")  # SQLite's OperationalError: a bug all the same
+
+    with mock.patch("vaxbook.bookings.services.book_appointment", broken):
+        response = citizen.post("/appointments", {"slot_id": slot.pk, "dose_number": 1})
+
+    assert_problem(response, 500, "internal_error")
+    assert "Retry-After" not in response.headers
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("feed", ["locations", "schedules", "slots"])
+def test_a_smart_feed_file_while_the_database_is_out_of_reach_is_a_503_problem(
+    anonymous: Api, slot: Slot, feed: str
+) -> None:
+    # The file is streamed: its first line is produced in the view, so the failure is
+    # answered like any other, not with the server's own error page mid-response.
+    with mock.patch(
+        "django.db.backends.utils.CursorWrapper.execute",
+        side_effect=OperationalError("connection refused"),
+    ):
+        response = anonymous.get(f"/smart-scheduling/{feed}.ndjson")
+
+    assert_problem(response, 503, "service_unavailable")
 
 
 def test_djangos_own_500_for_a_database_error_under_the_api_is_a_503_problem(rf) -> None:

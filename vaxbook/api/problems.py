@@ -11,10 +11,11 @@ One place maps every failure to its problem:
   500 of a bug (logged; the client gets a problem, never a traceback), through the
   handlerNNN views below, which answer problem+json on /api/ paths and Django's default
   pages elsewhere;
-- a database that cannot be reached, dropped the connection or stayed locked: a 503 with
-  Retry-After (`service_unavailable`), on /api/ paths and on pages alike. It is a state of
-  the moment, not a bug: clients and browsers may try again, and a booking retried with
-  its Idempotency-Key is never made twice.
+- a database that cannot be reached, dropped the connection or stayed locked
+  (vaxbook.core.database.is_unavailable): a 503 with Retry-After (`service_unavailable`),
+  on /api/ paths and on pages alike. It is a state of the moment, not a bug: clients and
+  browsers may try again, and a booking retried with its Idempotency-Key is never made
+  twice.
 
 `type` is a stable identifier (`urn:vaxbook:problem:<code>`), not a link; docs/api.md lists
 every code.
@@ -38,6 +39,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from vaxbook.api.schemas import Output
 from vaxbook.bookings.errors import InvalidTransition
+from vaxbook.core import database
 from vaxbook.core.errors import DomainError
 from vaxbook.core.ratelimit import RateLimited
 
@@ -46,10 +48,8 @@ logger = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 API_PREFIX = "/api/"
 
-# What Django raises when the database is out of reach: the server is down or restarting,
-# the connection dropped, or (SQLite) another writer held the lock past the busy timeout.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
-RETRY_AFTER_UNAVAILABLE_S = 30
+# A restart, a failover or a lock is usually over in seconds.
+RETRY_AFTER_UNAVAILABLE_S = 10
 
 # The HTTP status of each domain error.
 DOMAIN_STATUS: dict[str, int] = {
@@ -266,8 +266,9 @@ def install(api: NinjaAPI) -> None:
     def not_found(request: HttpRequest, error: Http404) -> HttpResponse:
         return not_found_problem(request)
 
-    def database_unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
-        # With the traceback: on SQLite a malformed statement is an OperationalError too.
+    def database_error(request: HttpRequest, error: Exception) -> HttpResponse:
+        if not database.is_unavailable(error):
+            return unexpected(request, error)
         logger.error(
             "Database unavailable on %s %s: %s", request.method, request.path, error, exc_info=error
         )
@@ -281,7 +282,8 @@ def install(api: NinjaAPI) -> None:
         (HttpError, http_error),
         (RateLimited, rate_limited),
         (Http404, not_found),
-        *((exception, database_unavailable) for exception in DATABASE_UNAVAILABLE),
+        (OperationalError, database_error),
+        (InterfaceError, database_error),
         (Exception, unexpected),
     ]
     for exception, handler in handlers:
@@ -334,7 +336,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     # Django calls handler500 while it handles the exception, so sys.exception() is it.
-    if isinstance(sys.exception(), DATABASE_UNAVAILABLE):
+    if database.is_unavailable(sys.exception()):
         return _unavailable(request)
     if _is_api(request):
         return internal_error(request)
@@ -353,6 +355,10 @@ def _unavailable(request: HttpRequest) -> HttpResponse:
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # A session that could not be saved is a 400 to Django (SessionInterrupted), whatever the
+    # reason; the database out of reach is not the request's fault.
+    if database.is_unavailable(exception):
+        return _unavailable(request)
     if _is_api(request):
         if isinstance(exception, RequestDataTooBig):
             return payload_too_large(request)
