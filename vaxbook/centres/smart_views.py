@@ -15,6 +15,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from vaxbook.centres import smart
+from vaxbook.core.streaming import started
 
 
 @require_safe
@@ -39,7 +40,7 @@ def slots(request: HttpRequest) -> HttpResponseBase:
 
 def _ndjson(request: HttpRequest, lines: Iterator[bytes]) -> HttpResponseBase:
     # The lines are produced while the response is sent; a HEAD never starts producing them.
-    body = lines if request.method == "GET" else iter(())
+    body = started(lines) if request.method == "GET" else iter(())
     return _public(StreamingHttpResponse(body, content_type=smart.NDJSON_CONTENT_TYPE))
 
 

@@ -43,6 +43,7 @@ from vaxbook.centres.errors import (
 from vaxbook.centres.models import Centre
 from vaxbook.centres.permissions import is_administrator
 from vaxbook.core.clients import client_address
+from vaxbook.core.streaming import started
 from vaxbook.management import charts
 from vaxbook.management.forms import (
     CentreForm,
@@ -709,7 +710,7 @@ def _csv(request: HttpRequest, centre_id: int | None) -> HttpResponseBase:
         return HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
     writer = csv.writer(_Echo())
     header = DAY_COLUMNS if kind == "days" else SLOT_COLUMNS
-    lines = (writer.writerow(row) for row in _with_header(header, rows))
+    lines = (writer.writerow(row) for row in _with_header(header, started(rows)))
     scope = f"centre-{centre_id}" if centre_id else "all-centres"
     filename = f"vaxbook-{scope}-{kind}-{first_day.isoformat()}-{last_day.isoformat()}.csv"
     return StreamingHttpResponse(

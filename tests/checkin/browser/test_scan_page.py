@@ -325,6 +325,11 @@ def test_while_the_server_cannot_reach_its_database_the_device_checks_and_queues
         expect(page.locator("#scan-offline-banner")).to_be_visible()
         outcome.get_by_role("button", name="Check in (will be sent when back online)").click()
         expect(outcome).to_have_attribute("data-outcome", "queued")
+        # The page tried to send it at once: the server's 503 keeps it on the device.
+        expect(page.locator("#scan-queue-problem")).to_have_text(
+            "The waiting check-ins could not be sent. They stay on this device and are sent "
+            "when the connection is back."
+        )
         expect(page.locator("#scan-queue-count")).to_have_text("Check-ins waiting to be sent: 1")
 
     appointment.refresh_from_db()

@@ -205,10 +205,11 @@ function start() {
     await Promise.allSettled([refreshJwks(), refreshDay()]);
   }
 
-  // A 503: the server answers but cannot reach its database, so it can neither check nor
-  // record anything. For the desk that is no connection: check here, queue the check-ins.
+  // The server answers but can neither check nor record anything: 503 when it cannot reach
+  // its database, 502 or 504 from the proxy in front of it when it is down or stuck. For
+  // the desk that is no connection: check here, queue the check-ins.
   function unavailable(error) {
-    return error instanceof HttpError && error.status === 503;
+    return error instanceof HttpError && [502, 503, 504].includes(error.status);
   }
 
   // Whether the server answers now, and can record a check-in. navigator.onLine only knows
@@ -224,11 +225,9 @@ function start() {
     ];
     for (const probe of await Promise.allSettled(probes)) {
       const error = probe.reason;
-      // Signed out or refused: the server is there, and its own page will say so.
+      // Any other answer (a 4xx): the server is there, and the form's page will say why.
       const answered =
-        probe.status === "fulfilled" ||
-        (error instanceof HttpError && !unavailable(error)) ||
-        error instanceof SignedOut;
+        probe.status === "fulfilled" || (error instanceof HttpError && !unavailable(error));
       if (!answered) {
         return false;
       }
