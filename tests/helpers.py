@@ -3,11 +3,13 @@ folders share."""
 
 import datetime as dt
 import sqlite3
+import threading
 import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import time_machine
 from django.db import connection
 from django.test import Client
@@ -47,33 +49,55 @@ def in_spanish(client: Client) -> Client:
 
 
 @contextmanager
-def database_out_of_reach() -> Iterator[None]:
+def database_out_of_reach(*, lock_for_s: float | None = None) -> Iterator[None]:
     """The database as requests find it when it cannot serve them: on PostgreSQL the
-    server has ended this process's connection, as a restart or a failover does; on SQLite
-    another process holds the write lock past the busy timeout (cut to 50 ms here).
-    Needs a transactional test: the connection does not survive."""
+    server has ended every connection of this process, as a restart or a failover does (the
+    pool hands them out dead; a new connection works); on SQLite another process holds the
+    write lock past the busy timeout (cut to 50 ms here), until the block ends or for
+    `lock_for_s` seconds. Needs a transactional test: the connections do not survive."""
     connection.ensure_connection()
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            (backend,) = cursor.fetchone()
-        other = connection.copy()
-        try:
-            with other.cursor() as cursor:
-                cursor.execute("SELECT pg_terminate_backend(%s)", [backend])
-        finally:
-            other.close()
+        connection.close()  # back to the pool, which hands it out again
+        database = connection.settings_dict
+        with psycopg.connect(
+            dbname=database["NAME"],
+            user=database["USER"],
+            password=database["PASSWORD"],
+            host=database["HOST"],
+            port=database["PORT"] or None,
+            autocommit=True,
+        ) as server:
+            server.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
         try:
             yield
         finally:
             connection.close()
+            if connection.pool is not None:
+                connection.pool.check()  # the test goes on with live connections
         return
     connection.connection.execute("PRAGMA busy_timeout = 50")
-    writer = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    writer = sqlite3.connect(
+        connection.settings_dict["NAME"], isolation_level=None, check_same_thread=False
+    )
     writer.execute("BEGIN IMMEDIATE")
+    released = threading.Lock()
+
+    def release() -> None:
+        with released:
+            if writer.in_transaction:
+                writer.execute("ROLLBACK")
+
+    timer = threading.Timer(lock_for_s, release) if lock_for_s is not None else None
+    if timer:
+        timer.start()
     try:
         yield
     finally:
-        writer.execute("ROLLBACK")
+        if timer:
+            timer.cancel()
+        release()
         writer.close()
         connection.close()

@@ -1,7 +1,7 @@
 """Delivery of the outbox: written with the change it announces, sent once by the worker,
 retried while the mail server refuses or is down, reclaimed after a crash.
 
-The worker runs for real (`manage.py db_worker --batch`: what is due, then exit), and time
+The worker runs for real (`manage.py run_worker --batch`: what is due, then exit), and time
 moves with time_machine so that the retries' `run_after` passes. Those tests commit for
 real (`transaction=True`): the worker closes and reopens database connections, which a
 test wrapped in a transaction would not survive.
@@ -26,18 +26,21 @@ from django.conf import LazySettings
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.core.management import call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
 from tests.factories import CitizenFactory, SlotFactory, staff_at
+from tests.helpers import database_out_of_reach
 from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment
 from vaxbook.centres import policy
 from vaxbook.centres.models import Slot
 from vaxbook.notifications import services as notification_services
 from vaxbook.notifications.events import Channel, Event
+from vaxbook.notifications.management.commands import run_worker as run_worker_command
 from vaxbook.notifications.models import Message, MessageStatus
 from vaxbook.notifications.tasks import LEASE, MAX_ATTEMPTS, deliver_messages, enqueue_delivery
 
@@ -73,7 +76,7 @@ def clock() -> Iterator[time_machine.Traveller]:
 
 def run_worker() -> None:
     """The production worker, once over everything that is due, then it exits."""
-    call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
+    call_command("run_worker", batch=True, startup_delay=False, verbosity=0)
 
 
 def book(*, phone: str = "", slot: Slot | None = None) -> Appointment:
@@ -331,6 +334,30 @@ def test_the_worker_sends_a_confirmation_once(clock) -> None:
     assert confirmation.email_message_id == (
         f"<{appointment.pk}.booked.email.0@vaccination.example.org>"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_waits_for_the_database_then_sends(clock, monkeypatch, caplog) -> None:
+    appointment = book()
+    monkeypatch.setattr(run_worker_command, "WAIT_FOR_DATABASE_S", 0.05)
+
+    # django-tasks-db's own worker stops here; this one waits and goes on.
+    with database_out_of_reach(lock_for_s=0.5):
+        run_worker()
+
+    assert "Database unavailable" in caplog.text
+    assert len(mail.outbox) == 1
+    assert message_of(appointment, Event.BOOKED).status == MessageStatus.SENT
+
+
+def test_the_worker_still_stops_at_an_error_that_is_not_an_outage(monkeypatch) -> None:
+    def broken(self) -> None:
+        raise ProgrammingError("relation does not exist")
+
+    monkeypatch.setattr(db_worker.Worker, "run", broken)
+
+    with pytest.raises(ProgrammingError):
+        run_worker()
 
 
 @pytest.mark.django_db(transaction=True)
