@@ -3,10 +3,10 @@ folders share."""
 
 import datetime as dt
 import sqlite3
-import threading
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -48,13 +48,21 @@ def in_spanish(client: Client) -> Client:
     return client
 
 
+@dataclass
+class Outage:
+    """What database_out_of_reach() gives: end() brings the database back before the block
+    ends (on PostgreSQL the outage ends by itself: a new connection works)."""
+
+    end: Callable[[], None]
+
+
 @contextmanager
-def database_out_of_reach(*, lock_for_s: float | None = None) -> Iterator[None]:
+def database_out_of_reach() -> Iterator[Outage]:
     """The database as requests find it when it cannot serve them: on PostgreSQL the
-    server has ended every connection of this process, as a restart or a failover does (the
-    pool hands them out dead; a new connection works); on SQLite another process holds the
-    write lock past the busy timeout (cut to 50 ms here), until the block ends or for
-    `lock_for_s` seconds. Needs a transactional test: the connections do not survive."""
+    server has ended every connection of this test run, as a restart or a failover does
+    (the pool hands them out dead); on SQLite another process holds the write lock past
+    the busy timeout (cut to 50 ms here) until end() or the end of the block.
+    Needs a transactional test: the connections do not survive."""
     connection.ensure_connection()
     if connection.vendor == "postgresql":
         connection.close()  # back to the pool, which hands it out again
@@ -69,36 +77,28 @@ def database_out_of_reach(*, lock_for_s: float | None = None) -> Iterator[None]:
         ) as server:
             server.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " WHERE datname = current_database() AND usename = current_user"
+                " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
             )
         try:
-            yield
+            yield Outage(end=lambda: None)
         finally:
+            close_pool = getattr(connection, "close_pool", None)  # PostgreSQL's pool
             connection.close()
-            pool = getattr(connection, "pool", None)  # PostgreSQL's, when configured
-            if pool is not None:
-                pool.check()  # the test goes on with live connections
+            if close_pool is not None:
+                close_pool()  # the test goes on with new connections
         return
     connection.connection.execute("PRAGMA busy_timeout = 50")
-    writer = sqlite3.connect(
-        connection.settings_dict["NAME"], isolation_level=None, check_same_thread=False
-    )
+    writer = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")
-    released = threading.Lock()
 
-    def release() -> None:
-        with released:
-            if writer.in_transaction:
-                writer.execute("ROLLBACK")
+    def end() -> None:
+        if writer.in_transaction:
+            writer.execute("ROLLBACK")
 
-    timer = threading.Timer(lock_for_s, release) if lock_for_s is not None else None
-    if timer:
-        timer.start()
     try:
-        yield
+        yield Outage(end=end)
     finally:
-        if timer:
-            timer.cancel()
-        release()
+        end()
         writer.close()
         connection.close()

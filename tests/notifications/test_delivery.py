@@ -26,7 +26,8 @@ from django.conf import LazySettings
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.core.management import call_command
-from django.db import IntegrityError, ProgrammingError, connection, transaction
+from django.core.management.base import CommandError
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_tasks_db.management.commands import db_worker
@@ -339,25 +340,57 @@ def test_the_worker_sends_a_confirmation_once(clock) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_waits_for_the_database_then_sends(clock, monkeypatch, caplog) -> None:
     appointment = book()
-    monkeypatch.setattr(run_worker_command, "WAIT_FOR_DATABASE_S", 0.05)
+    waits: list[float] = []
 
-    # django-tasks-db's own worker stops here; this one waits and goes on.
-    with database_out_of_reach(lock_for_s=0.5):
+    with database_out_of_reach() as outage:
+
+        def wait_then_recover() -> None:
+            waits.append(run_worker_command.WAIT_FOR_DATABASE_S)
+            outage.end()
+
+        monkeypatch.setattr(run_worker_command, "wait_for_database", wait_then_recover)
+        # django-tasks-db's own worker stops here; this one waits and goes on.
         run_worker()
 
+    assert waits == [run_worker_command.WAIT_FOR_DATABASE_S]
     assert "Database unavailable" in caplog.text
     assert len(mail.outbox) == 1
     assert message_of(appointment, Event.BOOKED).status == MessageStatus.SENT
 
 
-def test_the_worker_still_stops_at_an_error_that_is_not_an_outage(monkeypatch) -> None:
+@pytest.mark.django_db
+def test_the_worker_still_stops_at_a_database_error_that_is_not_an_outage(monkeypatch) -> None:
     def broken(self) -> None:
-        raise ProgrammingError("relation does not exist")
+        with connection.cursor() as cursor:
+            cursor.execute("SELEC 1")  # SQLite's OperationalError, PostgreSQL's ProgrammingError
+
+    def never() -> None:
+        raise AssertionError("the worker waited for a bug to go away")
 
     monkeypatch.setattr(db_worker.Worker, "run", broken)
+    monkeypatch.setattr(run_worker_command, "wait_for_database", never)
 
-    with pytest.raises(ProgrammingError):
+    with pytest.raises(DatabaseError):
         run_worker()
+
+
+def test_a_stop_request_during_a_task_that_meets_an_outage_stops_the_worker(monkeypatch) -> None:
+    def stopped_then_lost(self) -> None:
+        self.running = False  # what db_worker's SIGTERM handler does during a task
+        raise OperationalError("server closed the connection unexpectedly")
+
+    def never() -> None:
+        raise AssertionError("the worker went on waiting after a stop request")
+
+    monkeypatch.setattr(db_worker.Worker, "run", stopped_then_lost)
+    monkeypatch.setattr(run_worker_command, "wait_for_database", never)
+
+    run_worker()  # returns: stopped
+
+
+def test_the_worker_refuses_to_reload() -> None:
+    with pytest.raises(CommandError, match="does not reload"):
+        call_command("run_worker", reload=True, verbosity=0)
 
 
 @pytest.mark.django_db(transaction=True)
