@@ -34,6 +34,13 @@ SERVICE_ERRORS = {
     "`Retry-After` seconds.",
 }
 
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
 ERROR_HEADERS = {
     401: {
         "WWW-Authenticate": {
@@ -42,15 +49,9 @@ ERROR_HEADERS = {
             "schema": {"type": "string"},
         }
     },
-    429: {
-        "Retry-After": {
-            "description": "Seconds to wait before trying again.",
-            "required": True,
-            "schema": {"type": "integer", "minimum": 1},
-        }
-    },
+    429: RETRY_AFTER,
+    503: RETRY_AFTER,
 }
-ERROR_HEADERS[503] = ERROR_HEADERS[429]
 
 
 class VaxbookAPI(NinjaAPI):
