@@ -72,6 +72,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
 # The yardstick: a bare Django view doing nothing but the booking transaction.
 REFERENCE_APP = "bench.reference_app:application"
 REFERENCE_CITIZENS_FACTOR = 4
+# Enough citizens for the bare view's rate during the warm-up; the API uses a part of them.
+WARM_UP_CITIZENS_PER_SECOND = 2_000
 
 WRK_SCRIPT = r"""
 -- Each request is the next citizen of this thread: thread t of T takes plan rows t, t+T, ...
@@ -209,42 +211,36 @@ def run_http_scenario(
     tag = f"http-{'reference' if reference else scenario}"
     citizens = booking_storm.create_citizens(attempts, tag)
     bearer = [str(pk) for pk in citizens] if reference else issue_tokens(citizens)
-    rows_before = Appointment.objects.count()
+    # The warm-up books other citizens into slots of its own, so that it takes no place
+    # from the scenario (the hot spot's capacity) and none of its rows is counted.
+    warm_count = WARM_UP_CITIZENS_PER_SECOND * args.warm_up
+    warm_slots = booking_storm.create_slots(centre_id, vaccine_id, 10, warm_count // 10 + 1)
+    warm_citizens = booking_storm.create_citizens(warm_count, f"{tag}-warm-up")
+    warm_bearer = [str(pk) for pk in warm_citizens] if reference else issue_tokens(warm_citizens)
 
     with (
         tempfile.NamedTemporaryFile("w", suffix=".plan") as plan,
+        tempfile.NamedTemporaryFile("w", suffix=".plan") as warm_plan,
         tempfile.NamedTemporaryFile("w", suffix=".lua") as script,
     ):
         plan.write(
             "".join(f"{token} {slot}\n" for token, slot in zip(bearer, targets, strict=True))
         )
         plan.flush()
+        warm_plan.write(
+            "".join(f"{token} {warm_slots[i % 10]}\n" for i, token in enumerate(warm_bearer))
+        )
+        warm_plan.flush()
         script.write(WRK_SCRIPT)
         script.flush()
-        wrk_env = {**os.environ, "STORM_PLAN": plan.name, "STORM_THREADS": "2"}
         app = REFERENCE_APP if reference else http_servers.APP
         health = f"http://{HOST}:{port}/healthz"
         with http_servers.running(server(args, app), env, health) as session:
+            if args.warm_up:
+                _wrk(args, port, script.name, warm_plan.name, args.warm_up)
             cpu_before = http_servers.session_cpu_s(session)
-            done = subprocess.run(  # noqa: S603 (our own command, no shell)
-                [
-                    shutil.which("wrk") or "wrk",
-                    "-t2",
-                    f"-c{args.connections}",
-                    f"-d{args.seconds}s",
-                    "-s",
-                    script.name,
-                    f"http://{HOST}:{port}",
-                ],
-                capture_output=True,
-                text=True,
-                env=wrk_env,
-                timeout=args.seconds + 120,
-                check=False,
-            )
+            done = _wrk(args, port, script.name, plan.name, args.seconds)
             server_cpu = http_servers.session_cpu_s(session) - cpu_before
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     if os.environ.get("STORM_DEBUG"):
         print(done.stdout, done.stderr)
     statuses: Counter[int] = Counter()
@@ -260,9 +256,12 @@ def run_http_scenario(
     requests, duration_us, p50_us, p99_us, repeats = summary
     created = statuses.get(201, 0)
     # wrk stops at its deadline with requests in flight: the server may still commit those,
-    # so the database, not the answers counted, says how many bookings there are.
-    stored = Appointment.objects.count() - rows_before
-    failures = booking_storm.check_database(slot_ids, stored, set(), rows_before)
+    # so the database, not the answers counted, says how many bookings there are. The
+    # scenario's slots are its own: the warm-up's last answers cannot be counted.
+    stored = Appointment.objects.filter(slot_id__in=slot_ids).count()
+    failures = booking_storm.check_database(
+        slot_ids, stored, set(), Appointment.objects.count() - stored
+    )
     if not 0 <= stored - created <= args.connections:
         failures.append(f"{created} answered 201 but {stored} appointments stored")
     if repeats:
@@ -280,6 +279,32 @@ def run_http_scenario(
         cpu_ms=server_cpu * 1000 / requests if requests else float("nan"),
         failures=failures,
     )
+
+
+def _wrk(
+    args: argparse.Namespace, port: int, script: str, plan: str, seconds: int
+) -> subprocess.CompletedProcess[str]:
+    """wrk with `args.connections` clients for `seconds`, each request the next row of
+    `plan` (the WRK_SCRIPT in `script`)."""
+    done = subprocess.run(  # noqa: S603 (our own command, no shell)
+        [
+            shutil.which("wrk") or "wrk",
+            "-t2",
+            f"-c{args.connections}",
+            f"-d{seconds}s",
+            "-s",
+            script,
+            f"http://{HOST}:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "STORM_PLAN": plan, "STORM_THREADS": "2"},
+        timeout=seconds + 120,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    return done
 
 
 def server(args: argparse.Namespace, app: str = http_servers.APP) -> http_servers.Server:
@@ -328,6 +353,12 @@ def main() -> int:
         help=f"per scenario (the yardstick gets {REFERENCE_CITIZENS_FACTOR} times as many)",
     )
     parser.add_argument("--hot-capacity", type=int, default=2_000)
+    parser.add_argument(
+        "--warm-up",
+        type=int,
+        default=2,
+        help="seconds of load before each measured run, not counted (0: none)",
+    )
     parser.add_argument("--scenarios", default="uniform,hotspot")
     args = parser.parse_args()
     scenarios = [s for s in args.scenarios.split(",") if s]
@@ -363,7 +394,7 @@ def main() -> int:
     print(f"database: {booking_storm.database_description()}")
     print(
         f"server:   {server(args).name}, {args.workers} workers; "
-        f"load: wrk -t2 -c{args.connections} -d{args.seconds}s"
+        f"load: wrk -t2 -c{args.connections} -d{args.seconds}s, after {args.warm_up} s of warm-up"
     )
     statements = queries_per_booking(centre_id, vaccine_id)
     print(f"queries:  {statements} SQL statements per POST /api/v1/appointments")
