@@ -4,7 +4,7 @@ import uuid
 import pytest
 import time_machine
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Model
+from django.db.models import F, Model
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import (
@@ -119,6 +119,41 @@ def test_last_place_cannot_be_taken_twice(slot) -> None:
         services.book_appointment(person=CitizenFactory(), slot_id=slot.pk, dose_number=1)
 
     assert refused.value.code == "slot_full"
+    assert database_state() == before
+
+
+def test_a_slot_full_when_read_is_refused_without_a_write(person, slot) -> None:
+    services.book_appointment(person=CitizenFactory(), slot_id=slot.pk, dose_number=1)
+    services.book_appointment(person=CitizenFactory(), slot_id=slot.pk, dose_number=1)
+    before = database_state()
+
+    with CaptureQueriesContext(connection) as queries, pytest.raises(SlotFull):
+        services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+
+    statements = [query["sql"].lstrip().split()[0].upper() for query in queries.captured_queries]
+    assert "UPDATE" not in statements
+    assert "INSERT" not in statements
+    assert database_state() == before
+
+
+def test_a_place_taken_after_the_read_is_refused_by_the_conditional_update(
+    person, slot, monkeypatch
+) -> None:
+    # The lock statement read the slot with a place left; the last place went before this
+    # booking's UPDATE (on PostgreSQL, another transaction can take it between the two).
+    services.book_appointment(person=CitizenFactory(), slot_id=slot.pk, dose_number=1)
+    before = database_state()
+    read = services.sql.lock_person
+
+    def read_then_lose_the_last_place(person_id: int, *, slot_id: int | None = None):
+        locked = read(person_id, slot_id=slot_id)
+        Slot.objects.filter(pk=slot.pk).update(booked=F("capacity"))
+        return locked
+
+    monkeypatch.setattr(services.sql, "lock_person", read_then_lose_the_last_place)
+    with pytest.raises(SlotFull, match="just been fully booked"):
+        services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+
     assert database_state() == before
 
 

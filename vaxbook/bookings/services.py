@@ -98,6 +98,12 @@ def book_appointment(
                 held=holder.held,
             )
             _check_policy(holder, slot, dose_number, now)
+            if slot.booked >= slot.capacity:
+                # Full as read with the lock: refused without a write. When a hot slot
+                # fills up, most of the requests for it end here. (A place given back since
+                # that read goes to the next request; the conditional update below refuses
+                # a place taken since.)
+                raise _slot_full()
             _take_place(slot.pk, now)
             appointment = _insert_appointment(
                 person_id=person.pk, slot=slot, dose_number=dose_number, now=now
@@ -548,7 +554,11 @@ def _take_place(slot_id: int, now: dt.datetime) -> None:
     slot = Slot.objects.get(pk=slot_id)
     if not slot.is_open or slot.starts_at <= now:
         raise SlotUnavailable(_("This time slot has just closed."))
-    raise SlotFull(_("This time slot has just been fully booked. Please choose another time."))
+    raise _slot_full()
+
+
+def _slot_full() -> SlotFull:
+    return SlotFull(_("This time slot has just been fully booked. Please choose another time."))
 
 
 def _give_back_place(slot_id: int) -> None:
