@@ -65,6 +65,14 @@ _CLAIM = """
 """
 
 
+# Read when a keyed request fails, which is most requests when a hot slot fills up: as SQL,
+# because the same read through the ORM costs six times as much Python.
+_RECORDED = """
+    SELECT fingerprint, status_code, body FROM api_idempotencyrecord
+     WHERE user_id = %s AND "key" = %s AND created_at > %s
+"""
+
+
 class KeyTaken(Exception):
     """The key was recorded meanwhile by another request: roll this one back."""
 
@@ -100,11 +108,7 @@ def respond(
     try:
         perform(within)
     except (KeyTaken, DomainError, IntegrityError) as error:
-        record = (
-            IdempotencyRecord.objects.filter(user=user, key=key, created_at__gt=now - LIFETIME)
-            .only("fingerprint", "status_code", "body")
-            .first()
-        )
+        record = _recorded(user, key, now)
         if record is None:
             if isinstance(error, KeyTaken):  # recorded, then expired within a request: retry
                 raise ApiProblem(
@@ -113,7 +117,8 @@ def respond(
                     _("Another request with this Idempotency-Key is in progress. Retry."),
                 ) from None
             raise
-        if record.fingerprint != fingerprint:
+        recorded_fingerprint, recorded_status, recorded_body = record
+        if recorded_fingerprint != fingerprint:
             raise ApiProblem(
                 422,
                 "idempotency_key_reused",
@@ -122,7 +127,7 @@ def respond(
                     "hours. Use a new key for a new request."
                 ),
             ) from None
-        response = _json_response(record.status_code, record.body)
+        response = _json_response(recorded_status, recorded_body)
         response["Idempotent-Replayed"] = "true"
         return response
     return _json_response(status, recorded[0])
@@ -150,6 +155,16 @@ def _dump(body: dict[str, Any]) -> str:
 
 def _json_response(status: int, body: str) -> HttpResponse:
     return HttpResponse(body, status=status, content_type=JSON_CONTENT_TYPE)
+
+
+def _recorded(user: User, key: str, now: dt.datetime) -> tuple[str, int, str] | None:
+    """The fingerprint, status and body recorded under the key, if it is live at `now`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RECORDED, [user.pk, key, connection.ops.adapt_datetimefield_value(now - LIFETIME)]
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 def _claim(
