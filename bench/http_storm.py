@@ -13,6 +13,11 @@ enqueued in the booking's transaction).
 - uniform: the requests spread over many slots with room for all of them (expect 201).
 - hotspot: all requests aim at 10 slots with fewer places than requests (mostly 409).
 
+Before each measured run, the server gets `--warm-up` seconds (2 by default) of the same
+load, on citizens and slots of its own, which are not counted: a storm in production meets
+workers that have long been serving, not ones answering their first requests (`--warm-up
+0` measures those too).
+
 Each scenario prints bookings/s (201 answers per second of wall time), answers/s, p50/p99
 as wrk saw them, the status mix, then checks the database: no slot over capacity, the
 appointment rows equal the slots' `booked` counters, and one row per 201.
