@@ -210,28 +210,18 @@ def _store_from_json(text: str) -> _Store:
 def _store_from_file(path: Path) -> _Store:
     global _cache
     try:
-        # Every signature asks: one stat answers while the file is unchanged.
-        if _cache is not None and _cache[0] == _file_tag(path, os.stat(path)):
-            return _cache[1]
-    except OSError:
-        pass  # missing or unreadable: the path below creates it or says why it cannot
-    try:
         if not path.exists():
             _create_file(path)
         with path.open("rb") as file:
             # fstat of the open file, so the tag describes exactly the bytes read.
             stat = os.fstat(file.fileno())
-            tag = _file_tag(path, stat)
+            tag = ("file", str(path), stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size)
             if _cache is None or _cache[0] != tag:
                 _warn_if_readable_by_others(path, stat.st_mode)
                 _cache = (tag, _parse_store(file.read().decode(), source=str(path)))
             return _cache[1]
     except (OSError, UnicodeDecodeError) as error:
         raise SigningKeysError(f"The signing keys file {path} cannot be used: {error}") from error
-
-
-def _file_tag(path: Path, stat: os.stat_result) -> tuple[object, ...]:
-    return ("file", str(path), stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 def _forget_cache() -> None:
