@@ -18,6 +18,7 @@ from functools import partial
 import pytest
 from django.db import connection, transaction
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at, tomorrow_at
 from vaxbook.accounts.models import Citizen, StaffRole, User
@@ -157,22 +158,22 @@ def wait_until_a_transaction_waits_for_a_row_lock() -> None:
     raise AssertionError("the booking never queued behind the person lock")
 
 
-def test_a_booking_waiting_for_the_person_lock_sees_the_slot_closed_meanwhile() -> None:
-    # The booking reads the slot in the statement that waits for the person lock, so on
-    # PostgreSQL it gets the slot as it was before the wait: open. The place-taking UPDATE
-    # checks the slot's own row as committed, and refuses.
-    slot: Slot = SlotFactory.create(capacity=5)
-    person: Citizen = CitizenFactory.create()
+def book_while_the_person_is_held(
+    person: Citizen, slot: Slot, meanwhile: Callable[[], object]
+) -> Appointment | str:
+    """Book dose 1 for `person` in `slot` while another transaction holds the person lock;
+    once the booking waits for it, that transaction runs `meanwhile` and commits. The
+    booking's outcome: the appointment, or "code: message"."""
     holding = threading.Event()
     outcomes: dict[str, Appointment | str] = {}
 
-    def close_the_slot_while_holding_the_person() -> None:
+    def hold_the_person() -> None:
         try:
             with transaction.atomic():
                 Citizen.objects.select_for_update().get(pk=person.pk)
                 holding.set()
                 wait_until_a_transaction_waits_for_a_row_lock()
-                Slot.objects.filter(pk=slot.pk).update(is_open=False)
+                meanwhile()
         finally:
             connection.close()
 
@@ -186,22 +187,73 @@ def test_a_booking_waiting_for_the_person_lock_sees_the_slot_closed_meanwhile() 
             connection.close()
 
     connection.close()
-    threads = [
-        threading.Thread(target=close_the_slot_while_holding_the_person),
-        threading.Thread(target=book),
-    ]
+    threads = [threading.Thread(target=hold_the_person), threading.Thread(target=book)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=JOIN_TIMEOUT_S)
     assert not any(thread.is_alive() for thread in threads)
+    return outcomes["booking"]
+
+
+def test_a_booking_waiting_for_the_person_lock_sees_the_slot_closed_meanwhile() -> None:
+    # The booking reads the slot in the statement that waits for the person lock, so on
+    # PostgreSQL it gets the slot as it was before the wait: open. The place-taking UPDATE
+    # checks the slot's own row as committed, and refuses.
+    slot: Slot = SlotFactory.create(capacity=5)
+    person: Citizen = CitizenFactory.create()
+
+    def close_the_slot() -> None:
+        Slot.objects.filter(pk=slot.pk).update(is_open=False)
+
+    outcome = book_while_the_person_is_held(person, slot, close_the_slot)
 
     if connection.vendor == "postgresql":  # read before the wait: refused by the UPDATE
-        assert outcomes == {"booking": "slot_unavailable: This time slot has just closed."}
+        assert outcome == "slot_unavailable: This time slot has just closed."
     else:  # SQLite: the booking's transaction starts after the other one, and reads it closed
-        assert outcomes == {"booking": "slot_unavailable: This time slot is closed for booking."}
+        assert outcome == "slot_unavailable: This time slot is closed for booking."
     assert not Appointment.objects.exists()
     assert booked_places(slot) == [0]
+
+
+def test_a_place_given_back_while_a_booking_waits_for_the_person_lock_goes_to_it() -> None:
+    # The person cancels their appointment in a full slot and books it again at once (a
+    # second tab). On PostgreSQL the booking reads the slot full, as it was before its wait
+    # for the person lock; the place given back meanwhile is committed before the booking
+    # asks again, so it books. On SQLite the booking simply starts after the cancellation.
+    slot: Slot = SlotFactory.create(capacity=1)
+    person: Citizen = CitizenFactory.create()
+    cancelled = book_first_dose(person, slot)
+
+    def cancel_as_the_service_does() -> None:  # under the person lock held here
+        Appointment.objects.filter(pk=cancelled.pk).update(
+            status=AppointmentStatus.CANCELLED, cancelled_at=timezone.now()
+        )
+        services.sql.give_back_place(slot.pk)
+
+    outcome = book_while_the_person_is_held(person, slot, cancel_as_the_service_does)
+
+    assert isinstance(outcome, Appointment), outcome
+    assert Appointment.objects.get(pk=cancelled.pk).status == AppointmentStatus.CANCELLED
+    assert booked_places(slot) == [1]
+    assert_slot_counters_match_appointments()
+
+
+def test_a_full_slot_closed_while_a_booking_waits_for_the_person_lock_says_closed() -> None:
+    slot: Slot = SlotFactory.create(capacity=1)
+    book_first_dose(CitizenFactory.create(), slot)
+    person: Citizen = CitizenFactory.create()
+
+    def close_the_slot() -> None:
+        Slot.objects.filter(pk=slot.pk).update(is_open=False)
+
+    outcome = book_while_the_person_is_held(person, slot, close_the_slot)
+
+    if connection.vendor == "postgresql":  # read before the wait: open, but full
+        assert outcome == "slot_unavailable: This time slot has just closed."
+    else:
+        assert outcome == "slot_unavailable: This time slot is closed for booking."
+    assert booked_places(slot) == [1]
 
 
 def test_concurrent_two_dose_bookings_never_leave_a_first_dose_without_its_second() -> None:

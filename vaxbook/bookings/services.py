@@ -98,11 +98,11 @@ def book_appointment(
                 held=holder.held,
             )
             _check_policy(holder, slot, dose_number, now)
-            if slot.booked >= slot.capacity:
-                # Full as read with the lock: refused without a write. When a hot slot
-                # fills up, most of the requests for it end here. (A place given back since
-                # that read goes to the next request; the conditional update below refuses
-                # a place taken since.)
+            if slot.booked >= slot.capacity and sql.still_full(slot.pk, now):
+                # Refused with a read instead of a write: when a hot slot fills up, most
+                # requests for it end here. The slot as read with the lock is not enough
+                # to refuse: that read may be from before a wait for the lock, during
+                # which a place was given back (sql.lock_person).
                 raise _slot_full()
             _take_place(slot.pk, now)
             appointment = _insert_appointment(

@@ -41,6 +41,13 @@ _TAKE_PLACE = """
      WHERE id = %s AND booked < capacity AND is_open AND starts_at > %s
 """
 
+# The slot full now, and bookable otherwise: the one reason _TAKE_PLACE would refuse it
+# that a read can confirm without writing.
+_STILL_FULL = """
+    SELECT 1 FROM centres_slot
+     WHERE id = %s AND booked >= capacity AND is_open AND starts_at > %s
+"""
+
 _GIVE_BACK_PLACE = """
     UPDATE centres_slot SET booked = booked - 1 WHERE id = %s AND booked > 0
 """
@@ -153,6 +160,13 @@ def take_place(slot_id: int, now: dt.datetime) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(_TAKE_PLACE, [slot_id, connection.ops.adapt_datetimefield_value(now)])
         return cursor.rowcount == 1
+
+
+def still_full(slot_id: int, now: dt.datetime) -> bool:
+    """Whether the slot is full as committed now (and open and not started)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_STILL_FULL, [slot_id, connection.ops.adapt_datetimefield_value(now)])
+        return cursor.fetchone() is not None
 
 
 def give_back_place(slot_id: int) -> bool:
