@@ -13,10 +13,11 @@ enqueued in the booking's transaction).
 - uniform: the requests spread over many slots with room for all of them (expect 201).
 - hotspot: all requests aim at 10 slots with fewer places than requests (mostly 409).
 
-Before each measured run, the server gets `--warm-up` seconds (2 by default) of the same
-load, on citizens and slots of its own, which are not counted: a storm in production meets
-workers that have long been serving, not ones answering their first requests (`--warm-up
-0` measures those too).
+Before each measured run, the server gets `--warm-up` seconds (2 by default) of bookings
+through the same endpoint, by citizens into slots of their own (with room for all: the
+hot spot's refusals are not warmed), which are not counted, and the measured run starts
+once the server has answered them all: a storm in production meets workers that have long
+been serving, not ones answering their first requests (`--warm-up 0` measures those too).
 
 Each scenario prints bookings/s (201 answers per second of wall time), answers/s, p50/p99
 as wrk saw them, the status mix, then checks the database: no slot over capacity, the
@@ -242,19 +243,20 @@ def run_http_scenario(
         health = f"http://{HOST}:{port}/healthz"
         with http_servers.running(server(args, app), env, health) as session:
             if args.warm_up:
-                _wrk(args, port, script.name, warm_plan.name, args.warm_up)
+                warm = _wrk(args, port, script.name, warm_plan.name, args.warm_up)
+                odd = {s: n for s, n in _statuses(warm.stdout).items() if s not in (201, 409)}
+                if odd:
+                    raise RuntimeError(f"the warm-up was answered {odd}")
+                _wait_until_idle(warm_slots)
             cpu_before = http_servers.session_cpu_s(session)
             done = _wrk(args, port, script.name, plan.name, args.seconds)
             server_cpu = http_servers.session_cpu_s(session) - cpu_before
     if os.environ.get("STORM_DEBUG"):
         print(done.stdout, done.stderr)
-    statuses: Counter[int] = Counter()
+    statuses = _statuses(done.stdout)
     summary = None
     for line in done.stdout.splitlines():
-        if line.startswith("STORM status"):
-            _, _, status, n = line.split()
-            statuses[int(status)] += int(n)
-        elif line.startswith("STORM summary"):
+        if line.startswith("STORM summary"):
             summary = [int(v) for v in line.split()[2:]]
     if summary is None:
         raise RuntimeError(f"no summary in wrk output:\n{done.stdout}\n{done.stderr}")
@@ -284,6 +286,30 @@ def run_http_scenario(
         cpu_ms=server_cpu * 1000 / requests if requests else float("nan"),
         failures=failures,
     )
+
+
+def _statuses(wrk_output: str) -> Counter[int]:
+    statuses: Counter[int] = Counter()
+    for line in wrk_output.splitlines():
+        if line.startswith("STORM status"):
+            _, _, status, n = line.split()
+            statuses[int(status)] += int(n)
+    return statuses
+
+
+def _wait_until_idle(slot_ids: list[int]) -> None:
+    """Until the server has answered what wrk left queued when it stopped (dozens of
+    requests, all of them bookings in `slot_ids`): the measured run starts on idle workers."""
+    from vaxbook.bookings.models import Appointment
+
+    stored = -1
+    for _ in range(100):
+        now = Appointment.objects.filter(slot_id__in=slot_ids).count()
+        if now == stored:
+            return
+        stored = now
+        time.sleep(0.3)
+    raise RuntimeError("the server kept booking warm-up requests for 30 s after the warm-up")
 
 
 def _wrk(
