@@ -78,7 +78,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
 # The yardstick: a bare Django view doing nothing but the booking transaction.
 REFERENCE_APP = "bench.reference_app:application"
 REFERENCE_CITIZENS_FACTOR = 4
-# Enough citizens for the bare view's rate during the warm-up; the API uses a part of them.
+# Citizens per second of warm-up: the API uses a part of them; the bare view gets
+# REFERENCE_CITIZENS_FACTOR times as many, as in its measured run.
 WARM_UP_CITIZENS_PER_SECOND = 2_000
 
 WRK_SCRIPT = r"""
@@ -219,7 +220,9 @@ def run_http_scenario(
     bearer = [str(pk) for pk in citizens] if reference else issue_tokens(citizens)
     # The warm-up books other citizens into slots of its own, so that it takes no place
     # from the scenario (the hot spot's capacity) and none of its rows is counted.
-    warm_count = WARM_UP_CITIZENS_PER_SECOND * args.warm_up
+    warm_count = (
+        WARM_UP_CITIZENS_PER_SECOND * args.warm_up * (REFERENCE_CITIZENS_FACTOR if reference else 1)
+    )
     warm_slots = booking_storm.create_slots(centre_id, vaccine_id, 10, warm_count // 10 + 1)
     warm_citizens = booking_storm.create_citizens(warm_count, f"{tag}-warm-up")
     warm_bearer = [str(pk) for pk in warm_citizens] if reference else issue_tokens(warm_citizens)
@@ -244,9 +247,7 @@ def run_http_scenario(
         with http_servers.running(server(args, app), env, health) as session:
             if args.warm_up:
                 warm = _wrk(args, port, script.name, warm_plan.name, args.warm_up)
-                odd = {s: n for s, n in _statuses(warm.stdout).items() if s not in (201, 409)}
-                if odd:
-                    raise RuntimeError(f"the warm-up was answered {odd}")
+                _check_warm_up(warm.stdout)
                 _wait_until_idle(warm_slots)
             cpu_before = http_servers.session_cpu_s(session)
             done = _wrk(args, port, script.name, plan.name, args.seconds)
@@ -297,17 +298,27 @@ def _statuses(wrk_output: str) -> Counter[int]:
     return statuses
 
 
+def _check_warm_up(wrk_output: str) -> None:
+    statuses = _statuses(wrk_output)
+    odd = {status: n for status, n in statuses.items() if status not in (201, 409)}
+    summary = next(
+        (line.split() for line in wrk_output.splitlines() if line.startswith("STORM summary")),
+        None,
+    )
+    if not statuses or odd or summary is None or int(summary[-1]):
+        raise RuntimeError(f"the warm-up failed: answers {dict(statuses)}, wrk said:\n{wrk_output}")
+
+
 def _wait_until_idle(slot_ids: list[int]) -> None:
     """Until the server has answered what wrk left queued when it stopped (dozens of
     requests, all of them bookings in `slot_ids`): the measured run starts on idle workers."""
     from vaxbook.bookings.models import Appointment
 
-    stored = -1
+    counts: list[int] = []
     for _ in range(100):
-        now = Appointment.objects.filter(slot_id__in=slot_ids).count()
-        if now == stored:
+        counts.append(Appointment.objects.filter(slot_id__in=slot_ids).count())
+        if len(counts) >= 4 and len(set(counts[-4:])) == 1:  # no booking for 0.9 s
             return
-        stored = now
         time.sleep(0.3)
     raise RuntimeError("the server kept booking warm-up requests for 30 s after the warm-up")
 
