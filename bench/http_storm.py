@@ -78,6 +78,11 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
 # The yardstick: a bare Django view doing nothing but the booking transaction.
 REFERENCE_APP = "bench.reference_app:application"
 REFERENCE_CITIZENS_FACTOR = 4
+# The API's target (issue "JSON API v1"), and what the bare view did on the machine it was
+# set on.
+TARGET_BOOKINGS_PER_S = 500
+TARGET_P99_MS = 200
+REFERENCE_AT_TARGET = "480-720 bookings/s"
 # Citizens per second of warm-up: the API uses a part of them; the bare view gets
 # REFERENCE_CITIZENS_FACTOR times as many, as in its measured run.
 WARM_UP_CITIZENS_PER_SECOND = 2_000
@@ -495,6 +500,13 @@ def main() -> int:
         print(
             f"Yardstick: the API books at {share:.0%} of the rate of a bare Django view doing"
             " only the booking transaction (bench/reference_app.py), on this machine"
+        )
+        rate = uniform.created / uniform.seconds
+        met = rate >= TARGET_BOOKINGS_PER_S and uniform.p99_ms < TARGET_P99_MS
+        print(
+            f"Target ({TARGET_BOOKINGS_PER_S} bookings/s with p99 under {TARGET_P99_MS} ms, "
+            f"uniform): {'met' if met else 'missed'} on this machine; it was set against a bare "
+            f"view doing {REFERENCE_AT_TARGET}, so the yardstick's share is the figure to compare"
         )
     failed = [(r.scenario, f) for r in [*runs, reference] for f in r.failures]
     failed += [("service", f) for f in service.failures]
