@@ -260,10 +260,7 @@ def run_http_scenario(
     if os.environ.get("STORM_DEBUG"):
         print(done.stdout, done.stderr)
     statuses = _statuses(done.stdout)
-    summary = None
-    for line in done.stdout.splitlines():
-        if line.startswith("STORM summary"):
-            summary = [int(v) for v in line.split()[2:]]
+    summary = _summary(done.stdout)
     if summary is None:
         raise RuntimeError(f"no summary in wrk output:\n{done.stdout}\n{done.stderr}")
     requests, duration_us, p50_us, p99_us, repeats = summary
@@ -303,14 +300,19 @@ def _statuses(wrk_output: str) -> Counter[int]:
     return statuses
 
 
+def _summary(wrk_output: str) -> list[int] | None:
+    """requests, duration µs, p50 µs, p99 µs and repeats, as WRK_SCRIPT's done() wrote them."""
+    for line in wrk_output.splitlines():
+        if line.startswith("STORM summary"):
+            return [int(value) for value in line.split()[2:]]
+    return None
+
+
 def _check_warm_up(wrk_output: str) -> None:
     statuses = _statuses(wrk_output)
     odd = {status: n for status, n in statuses.items() if status not in (201, 409)}
-    summary = next(
-        (line.split() for line in wrk_output.splitlines() if line.startswith("STORM summary")),
-        None,
-    )
-    if not statuses or odd or summary is None or int(summary[-1]):
+    summary = _summary(wrk_output)
+    if not statuses or odd or summary is None or summary[-1]:  # the last figure: repeats
         raise RuntimeError(f"the warm-up failed: answers {dict(statuses)}, wrk said:\n{wrk_output}")
 
 
