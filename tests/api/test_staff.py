@@ -13,6 +13,7 @@ from vaxbook.accounts.models import StaffRole, User
 from vaxbook.audit.models import AuditAction, AuditEvent
 from vaxbook.bookings import references
 from vaxbook.bookings.models import Appointment, AppointmentStatus, VaccinationRecord
+from vaxbook.centres.models import Centre
 from vaxbook.credentials.tokens import issue_token
 
 pytestmark = pytest.mark.django_db
@@ -139,6 +140,23 @@ def test_an_administrator_names_the_centre(admin: Api, token, centre, on_the_day
         admin.post("/validations", {"token": token, "centre_id": centre.pk}).body["outcome"]
         == "valid"
     )
+
+
+@pytest.mark.parametrize("path", ["/validations", "/checkins"])
+def test_an_administrator_naming_a_centre_that_does_not_exist_is_refused(
+    admin: Api, appointment, token, on_the_day, path: str
+) -> None:
+    missing = Centre.objects.order_by("-pk").values_list("pk", flat=True).first() + 1
+
+    response = admin.post(path, {"token": token, "centre_id": missing})
+
+    assert response.status == 403
+    assert response.code == "not_permitted"
+    appointment.refresh_from_db()
+    assert appointment.checked_in_at is None
+    event = AuditEvent.objects.get()
+    assert (event.centre_id, event.outcome) == (None, "not_permitted")
+    assert event.detail["centre_id"] == missing
 
 
 def test_citizens_cannot_validate(citizen: Api, token, centre, on_the_day) -> None:

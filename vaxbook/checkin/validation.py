@@ -46,6 +46,7 @@ from vaxbook.audit.services import record_event
 from vaxbook.bookings import references, services
 from vaxbook.bookings.errors import InvalidTransition, NotPermitted
 from vaxbook.bookings.models import Appointment, AppointmentStatus
+from vaxbook.centres.models import Centre
 from vaxbook.credentials.tokens import ExpiredToken, InvalidToken, verify_token
 
 # Anything longer than this cannot be a reference, however it is spaced or hyphenated:
@@ -242,9 +243,13 @@ def _presented(token: str | None) -> str:
 
 def _ensure_member(staff: User, centre_id: int) -> None:
     """Staff validate only for centres they belong to, whatever their role; administrators
-    anywhere."""
+    at any centre there is."""
     if not staff.works_at(centre_id):
         raise NotPermitted(_("You do not work at this centre."))
+    # Staff belong only to centres that exist; an administrator may name any id, and the
+    # audit row of the attempt is filed under the centre.
+    if staff.is_superuser and not Centre.objects.filter(pk=centre_id).exists():
+        raise NotPermitted(_("There is no centre with this id."))
 
 
 def _appointment_of_token(token: str, now: dt.datetime) -> Appointment | Outcome:
