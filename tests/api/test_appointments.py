@@ -317,6 +317,24 @@ def test_rescheduling_someone_elses_appointment_is_not_found(
     assert places_left(later) == 5
 
 
+def test_no_cache_keeps_an_answer_about_a_booking(citizen: Api, slot, centre) -> None:
+    later = SlotFactory(centre=centre, starts_at=tomorrow_at(12))
+    keyed = {"Idempotency-Key": "booking-1"}
+
+    booked = citizen.post("/appointments", booking(slot), headers=keyed)
+    replayed = citizen.post("/appointments", booking(slot), headers=keyed)
+    refused = citizen.post("/appointments", booking(later))
+    moved = citizen.post(f"/appointments/{booked.body['id']}/reschedule", {"slot_id": later.pk})
+    cancelled = citizen.post(f"/appointments/{booked.body['id']}/cancel")
+
+    answers = [booked, replayed, refused, moved, cancelled]
+    assert [answer.status for answer in answers] == [201, 201, 409, 200, 200]
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    for answer in answers:
+        assert "no-store" in answer.headers["Cache-Control"]
+        assert "private" in answer.headers["Cache-Control"]
+
+
 def test_no_query_is_made_for_a_request_without_a_token(anonymous: Api, slot) -> None:
     with CaptureQueriesContext(connection) as queries:
         response = anonymous.post("/appointments", booking(slot))

@@ -87,6 +87,7 @@ def _as_is(appointment: Appointment) -> dict[str, object]:
         }
     ),
 )
+@decorate_view(http.private)
 def book(request: HttpRequest, payload: BookingIn, key: IdempotencyKey = None) -> HttpResponse:
     """Book dose `dose_number` in slot `slot_id`. The answer carries the signed
     confirmation (`token`) for the QR code; the confirmation email follows."""
@@ -150,6 +151,7 @@ def get_appointment(request: HttpRequest, appointment_id: AppointmentId) -> Appo
         }
     ),
 )
+@decorate_view(http.private)
 def cancel(
     request: HttpRequest, appointment_id: AppointmentId, key: IdempotencyKey = None
 ) -> HttpResponse:
@@ -192,6 +194,7 @@ def cancel(
         }
     ),
 )
+@decorate_view(http.private)
 def reschedule(
     request: HttpRequest,
     appointment_id: AppointmentId,
