@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.test import Client
 
 from tests.api.conftest import Api
 from tests.factories import SlotFactory
@@ -212,6 +213,43 @@ def test_a_wrong_method_is_405_with_allow(citizen: Api) -> None:
 
     assert_problem(response, 405, "method_not_allowed")
     assert set(response.headers["Allow"].split(", ")) == {"GET", "POST"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/openapi.json",
+        "/docs",
+        "/smart-scheduling/$bulk-publish",
+        "/smart-scheduling/locations.ndjson",
+        "/smart-scheduling/schedules.ndjson",
+        "/smart-scheduling/slots.ndjson",
+    ],
+)
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_a_write_to_a_published_document_is_405_even_with_a_session_cookie(
+    path: str, method: str
+) -> None:
+    # A browser's client: Django checks CSRF on any view that does not opt out.
+    api = Api()
+    api.client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    api.client.cookies["sessionid"] = "anything"
+
+    response = api.request(method, path, {"a": 1})
+
+    assert_problem(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == "GET, HEAD"
+
+
+def test_a_chunked_body_is_411_and_nothing_is_written(citizen: Api, slot) -> None:
+    response = citizen.post(
+        "/appointments",
+        {"slot_id": slot.pk, "dose_number": 1},
+        headers={"Transfer-Encoding": "chunked"},
+    )
+
+    assert_problem(response, 411, "length_required")
+    assert nothing_written(slot)
 
 
 def test_pages_outside_the_api_keep_djangos_404(anonymous: Api) -> None:

@@ -68,6 +68,41 @@ def test_a_client_with_the_current_etag_gets_a_304(anonymous: Api, slot) -> None
     assert again.headers["ETag"] == first.headers["ETag"]
 
 
+def test_an_if_match_that_no_longer_matches_is_a_412_problem(anonymous: Api, slot) -> None:
+    path = f"/centres/{slot.centre_id}/slots"
+    current = anonymous.get(path).headers["ETag"]
+
+    matching = anonymous.get(path, headers={"If-Match": current})
+    stale = anonymous.get(path, headers={"If-Match": '"an-older-version"'})
+
+    assert matching.status == 200
+    assert stale.status == 412
+    assert stale.headers["Content-Type"] == "application/problem+json"
+    assert stale.code == "precondition_failed"
+
+
+@pytest.mark.parametrize("path", ["/vaccines", "/centres", "/centres/{centre}/slots"])
+def test_head_answers_what_get_would_without_the_body(anonymous: Api, slot, path: str) -> None:
+    path = path.format(centre=slot.centre_id)
+    got = anonymous.get(path)
+
+    head = anonymous.request("HEAD", path)
+
+    assert head.status == 200
+    assert head.raw == b""
+    assert head.headers["Content-Length"] == str(len(got.raw))
+    for header in ("Content-Type", "Cache-Control", "ETag"):
+        assert head.headers[header] == got.headers[header]
+
+
+def test_head_where_there_is_no_get_is_405(citizen: Api) -> None:
+    response = citizen.request("HEAD", "/auth/token")
+
+    assert response.status == 405
+    assert set(response.headers["Allow"].split(", ")) == {"POST", "DELETE"}
+    assert response.headers["Content-Type"] == "application/problem+json"  # headers only
+
+
 def test_the_etag_changes_with_availability(anonymous: Api, slot) -> None:
     path = f"/centres/{slot.centre_id}/slots"
     day = slot.local_date.isoformat()

@@ -1,7 +1,8 @@
 """The API object's class: django-ninja's NinjaAPI with vaxbook's rules for every endpoint.
 
 - every failure is a problem (vaxbook.api.problems.install);
-- every view goes through vaxbook.api.guards (body size, JSON only, problem 405);
+- every view goes through vaxbook.api.guards (body size and length, JSON only, HEAD,
+  problem 405);
 - the OpenAPI document says so: error responses are `application/problem+json` with the
   Problem schema, and the errors any endpoint can meet (a malformed or oversized body, a
   missing token, the database out of reach) are listed on each operation they apply to.
@@ -14,11 +15,12 @@ from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 
 from vaxbook.api import problems
-from vaxbook.api.guards import JsonParser, guard_view
+from vaxbook.api.guards import JsonParser, guard_view, read_only
 
 # Errors every operation with a JSON body can answer, whatever the endpoint.
 BODY_ERRORS = {
     400: "`malformed_json`, `invalid_encoding`: the body is not UTF-8 JSON.",
+    411: "`length_required`: the body was sent in chunks, without a Content-Length.",
     413: "`payload_too_large`: the body is over 64 kB.",
     415: "`unsupported_media_type`: the body is not `application/json`.",
     422: "`validation_error`: a field is missing, unknown or of the wrong type (see `errors`).",
@@ -57,6 +59,8 @@ ERROR_HEADERS = {
 class VaxbookAPI(NinjaAPI):
     def __init__(self, **options: Any) -> None:
         options.setdefault("parser", JsonParser())
+        # The OpenAPI document and its docs page: GET and HEAD, else a 405 problem.
+        options.setdefault("docs_decorator", read_only)
         super().__init__(**options)
         problems.install(self)
 

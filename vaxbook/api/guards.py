@@ -4,10 +4,14 @@
   byte of it is read.
 - A body is JSON: `Content-Type: application/json` (charset, if given, utf-8), else 415.
 - The bytes are UTF-8 (400 `invalid_encoding`) and JSON (400 `malformed_json`).
+- A body comes with its Content-Length: a chunked one is refused with 411.
+
+HEAD is answered wherever GET is, with GET's headers and no body.
 
 `guard_view` wraps every view of the API (vaxbook.api.base); `JsonParser` is the API's
 body parser. ninja's own answer to a known path with the wrong method (a plain-text 405)
-becomes a problem here too.
+becomes a problem here too, as does any method but GET and HEAD on the API's plain Django
+views (`read_only`).
 """
 
 import functools
@@ -15,15 +19,17 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from ninja.parser import Parser
 
 from vaxbook.api import problems
 
 MAX_BODY_BYTES = 64 * 1024
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+READ_METHODS = ("GET", "HEAD")
 JSON_MEDIA_TYPE = "application/json"
 
 View = Callable[..., HttpResponseBase]
@@ -47,6 +53,14 @@ def guard_view(view: View) -> View:
     @functools.wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method in BODY_METHODS:
+            if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+                # Django reads a body by its Content-Length: a chunked one would read as empty.
+                return problems.problem_response(
+                    request,
+                    411,
+                    "length_required",
+                    _("Send the body with a Content-Length header, not in chunks."),
+                )
             length = _declared_length(request)
             if length is None:
                 return problems.problem_response(
@@ -61,22 +75,56 @@ def guard_view(view: View) -> View:
                     "unsupported_media_type",
                     _("Send the body as JSON, with Content-Type: application/json."),
                 )
-        response = view(request, *args, **kwargs)
+        if request.method == "HEAD":
+            response = _without_body(view, request, *args, **kwargs)
+        else:
+            response = view(request, *args, **kwargs)
         if response.status_code == 405 and not response.get("Content-Type", "").startswith(
             problems.MEDIA_TYPE
         ):
-            allowed = response.get("Allow", "")
-            return problems.problem_response(
-                request,
-                405,
-                "method_not_allowed",
-                _("%(method)s is not allowed here. Allowed: %(allowed)s.")
-                % {"method": request.method, "allowed": allowed},
-                headers={"Allow": allowed},
-            )
+            return _method_not_allowed(request, response.get("Allow", ""))
         return response
 
     return guarded
+
+
+def _without_body(view: View, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    """HEAD: the answer GET would give, headers only (HTTP serves HEAD wherever GET is)."""
+    request.method = "GET"
+    try:
+        response = view(request, *args, **kwargs)
+    finally:
+        request.method = "HEAD"
+    if isinstance(response, HttpResponse):
+        response["Content-Length"] = str(len(response.content))
+        response.content = b""
+    return response
+
+
+def read_only(view: View) -> View:
+    """For the API's plain Django views (the OpenAPI document, its docs page, the SMART
+    Scheduling files): GET and HEAD, any other method a 405 problem. They read public data
+    and act for no one, so no CSRF check stands before that answer."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def only_read(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method not in READ_METHODS:
+            return _method_not_allowed(request, ", ".join(READ_METHODS))
+        return view(request, *args, **kwargs)
+
+    return only_read
+
+
+def _method_not_allowed(request: HttpRequest, allowed: str) -> HttpResponseBase:
+    return problems.problem_response(
+        request,
+        405,
+        "method_not_allowed",
+        _("%(method)s is not allowed here. Allowed: %(allowed)s.")
+        % {"method": request.method, "allowed": allowed},
+        headers={"Allow": allowed},
+    )
 
 
 class JsonParser(Parser):

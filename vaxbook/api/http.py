@@ -2,7 +2,8 @@
 
 Public reads (vaccines, centres, slots) are cacheable for a short time by anyone, with an
 ETag so a client that already has the answer gets a bodiless 304; availability changes
-with every booking, so a slot list is never more than SLOTS_MAX_AGE seconds stale. Answers
+with every booking, so a slot list is never more than SLOTS_MAX_AGE seconds stale. A
+client's If-Match that no longer matches gets a 412 problem. Answers
 about a person (their profile, appointments, tokens) are never stored by any cache.
 """
 
@@ -18,7 +19,10 @@ from django.utils.cache import (
     get_conditional_response,
     patch_cache_control,
 )
+from django.utils.translation import gettext as _
 from ninja import Field, Schema
+
+from vaxbook.api import problems
 
 View = Callable[..., HttpResponseBase]
 
@@ -53,10 +57,17 @@ def public(max_age: int) -> Callable[[View], View]:
                 return response
             patch_cache_control(response, public=True, max_age=max_age)
             response["ETag"] = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
-            return (
-                get_conditional_response(request, etag=response["ETag"], response=response)
-                or response
+            conditional = get_conditional_response(
+                request, etag=response["ETag"], response=response
             )
+            if conditional is not None and conditional.status_code == 412:
+                return problems.problem_response(
+                    request,
+                    412,
+                    "precondition_failed",
+                    _("The answer has changed since the version If-Match names."),
+                )
+            return conditional or response
 
         return cached
 

@@ -96,6 +96,8 @@ TITLES: dict[str, Promise] = {
     "invalid_encoding": gettext_lazy("Invalid encoding"),
     "unsupported_media_type": gettext_lazy("Unsupported media type"),
     "payload_too_large": gettext_lazy("Payload too large"),
+    "length_required": gettext_lazy("Length required"),
+    "precondition_failed": gettext_lazy("Precondition failed"),
     "method_not_allowed": gettext_lazy("Method not allowed"),
     "idempotency_key_reused": gettext_lazy("Idempotency key reused"),
     "idempotency_key_in_use": gettext_lazy("Idempotency key in use"),

@@ -47,6 +47,9 @@ def _cached(max_age: int, errors: dict[int, str] | None = None) -> dict[str, obj
                 }
             },
             304: {"description": "Not Modified: the ETag sent in If-None-Match is current."},
+            412: {
+                "description": "`precondition_failed`: the ETag sent in If-Match is not current."
+            },
             **{status: {"description": text} for status, text in (errors or {}).items()},
         }
     }

@@ -12,28 +12,28 @@ from collections.abc import Iterator
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_safe
 
+from vaxbook.api.guards import read_only
 from vaxbook.centres import smart
 from vaxbook.core.streaming import started
 
 
-@require_safe
+@read_only
 def manifest(request: HttpRequest) -> HttpResponseBase:
     return _public(JsonResponse(smart.manifest(now=timezone.now())))
 
 
-@require_safe
+@read_only
 def locations(request: HttpRequest) -> HttpResponseBase:
     return _ndjson(request, smart.location_lines())
 
 
-@require_safe
+@read_only
 def schedules(request: HttpRequest) -> HttpResponseBase:
     return _ndjson(request, smart.schedule_lines(now=timezone.now()))
 
 
-@require_safe
+@read_only
 def slots(request: HttpRequest) -> HttpResponseBase:
     return _ndjson(request, smart.slot_lines(now=timezone.now()))
 
