@@ -340,3 +340,26 @@ def test_no_query_is_made_for_a_request_without_a_token(anonymous: Api, slot) ->
         response = anonymous.post("/appointments", booking(slot))
     assert response.code == "not_authenticated"
     assert len(queries) == 0
+
+
+def test_rescheduling_to_another_vaccine_is_422_and_keeps_the_old_place(
+    citizen: Api, appointment, slot, centre
+) -> None:
+    other = SlotFactory(
+        centre=centre,
+        starts_at=tomorrow_at(12),
+        vaccine__name="Spikevax",
+        vaccine__manufacturer="Moderna",
+        vaccine__cvx_code="207",
+    )
+    messages = Message.objects.count()
+
+    response = citizen.post(f"/appointments/{appointment.pk}/reschedule", {"slot_id": other.pk})
+
+    assert response.status == 422
+    assert response.code == "not_eligible"
+    assert "same vaccine (Comirnaty)" in response.body["detail"]
+    appointment.refresh_from_db()
+    assert (appointment.slot_id, appointment.status) == (slot.pk, AppointmentStatus.BOOKED)
+    assert (places_left(slot), places_left(other)) == (4, 5)
+    assert Message.objects.count() == messages

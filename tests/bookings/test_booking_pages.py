@@ -249,6 +249,48 @@ def test_a_failed_move_keeps_the_old_appointment_and_says_why(citizen_client):
     assert Slot.objects.get(pk=slot.pk).booked == 1
 
 
+def spikevax_slot(centre, starts_at) -> Slot:
+    spikevax = VaccineFactory(name="Spikevax", manufacturer="Moderna", cvx_code="207")
+    return SlotFactory(centre=centre, vaccine=spikevax, starts_at=starts_at)
+
+
+def test_the_reschedule_page_offers_only_times_of_the_same_vaccine(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory(starts_at=tomorrow_at(10))
+    appointment = booked(client, person, slot)
+    same = SlotFactory(centre=slot.centre, starts_at=tomorrow_at(12))
+    other = spikevax_slot(slot.centre, tomorrow_at(12, 30))
+
+    page = client.get(f"/appointments/{appointment.pk}/reschedule/").text
+
+    assert f'value="{same.pk}"' in page
+    assert f'value="{other.pk}"' not in page
+    assert "Spikevax" not in page
+
+
+def test_a_move_to_another_vaccine_sent_anyway_is_refused_and_says_why(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory(starts_at=tomorrow_at(10))
+    appointment = booked(client, person, slot)
+    other = spikevax_slot(slot.centre, tomorrow_at(12))
+    url = f"/appointments/{appointment.pk}/reschedule/"
+
+    response = client.post(url, {"slot_id": other.pk})
+    in_spanish = client.post(url, {"slot_id": other.pk}, HTTP_ACCEPT_LANGUAGE="es")
+
+    assert response.status_code == in_spanish.status_code == 409
+    assert "has not been changed" in response.text
+    assert (
+        "A new time must be for the same vaccine (Comirnaty). "
+        "To change vaccine, cancel and book again."
+    ) in response.text
+    assert "Para cambiar de vacuna, cancele la cita y reserve de nuevo." in in_spanish.text
+    appointment.refresh_from_db()
+    assert appointment.slot_id == slot.pk
+    assert Slot.objects.get(pk=slot.pk).booked == 1
+    assert Slot.objects.get(pk=other.pk).booked == 0
+
+
 @pytest.mark.parametrize("slot_id", ["", "abc", "99999999"])
 def test_a_tampered_slot_id_on_reschedule_changes_nothing(citizen_client, slot_id):
     person, client = citizen_client
@@ -434,7 +476,7 @@ def test_dose_two_cannot_be_moved_to_another_vaccine(citizen_client):
     )
     response = client.post(f"/appointments/{dose_two.pk}/reschedule/", {"slot_id": spikevax.pk})
     assert response.status_code == 409
-    assert "must be the same vaccine" in response.text
+    assert "A new time must be for the same vaccine (Comirnaty)." in response.text
     dose_two.refresh_from_db()
     assert dose_two.slot_id == second.pk
 

@@ -102,6 +102,12 @@ def test_moving_dose_one_closer_than_the_interval_to_dose_two_is_refused() -> No
     check(dose=1, day=DAY, doses=[dose_two])
 
 
+def test_moving_dose_one_to_another_vaccine_than_dose_two_is_refused() -> None:
+    dose_two = held(2, DAY + dt.timedelta(days=60))
+    with pytest.raises(NotEligible, match="Dose 1 must be the same vaccine as dose 2"):
+        check(dose=1, vaccine=VAXZEVRIA, doses=[dose_two])
+
+
 def test_second_appointment_for_a_booked_dose_is_already_booked() -> None:
     with pytest.raises(AlreadyBooked):
         check(dose=1, doses=[held(1, DAY + dt.timedelta(days=3))])

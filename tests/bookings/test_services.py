@@ -31,6 +31,7 @@ from vaxbook.bookings.errors import (
 )
 from vaxbook.bookings.models import Appointment, AppointmentStatus, VaccinationRecord
 from vaxbook.centres.models import Slot
+from vaxbook.notifications.models import Message
 
 pytestmark = pytest.mark.django_db
 
@@ -470,6 +471,22 @@ def test_rescheduling_dose_two_too_close_to_dose_one_keeps_it(person, slot) -> N
             person=person, appointment_id=dose_two.pk, new_slot_id=too_soon.pk
         )
     assert database_state() == before
+
+
+def test_rescheduling_dose_one_to_another_vaccine_is_not_eligible_and_keeps_it(
+    person, slot
+) -> None:
+    # No dose 2 held: no dose rule ties dose 1 to its vaccine, the move itself must.
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    spikevax = VaccineFactory(name="Spikevax", manufacturer="Moderna", cvx_code="207")
+    other = SlotFactory(centre=slot.centre, vaccine=spikevax, starts_at=tomorrow_at(12))
+    before, messages = database_state(), Message.objects.count()
+    with pytest.raises(NotEligible, match=r"same vaccine \(Comirnaty\)\. To change vaccine"):
+        services.reschedule_appointment(
+            person=person, appointment_id=appointment.pk, new_slot_id=other.pk
+        )
+    assert database_state() == before
+    assert Message.objects.count() == messages  # nobody is told of a move that did not happen
 
 
 def test_someone_elses_appointment_cannot_be_rescheduled(person, slot) -> None:

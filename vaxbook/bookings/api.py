@@ -189,7 +189,8 @@ def cancel(
             409: "`not_cancellable`: it can no longer be moved; `slot_full`, "
             "`slot_unavailable`: the new slot cannot be had; `already_booked`: it is "
             "already at that time. The appointment then stays as it was.",
-            422: f"`not_eligible`: not at that time; {REUSED}; `validation_error`.",
+            422: "`not_eligible`: not at that time, or a slot of another vaccine (to "
+            f"change vaccine, cancel and book again); {REUSED}; `validation_error`.",
             **RATE,
         }
     ),

@@ -213,7 +213,8 @@ def reschedule_appointment(
     new_slot_id: int,
     within: Within | None = None,
 ) -> Appointment:
-    """Move the person's booked appointment to another slot, keeping its reference.
+    """Move the person's booked appointment to another slot of the same vaccine, keeping its
+    reference (to change vaccine, a person cancels and books again).
 
     Atomic: when the new place cannot be had (full, closed, not eligible), the old
     appointment stands untouched. The appointment returned is as changed, its new slot's
@@ -227,6 +228,16 @@ def reschedule_appointment(
         old_slot_id = appointment.slot_id
         if new_slot.pk == old_slot_id:
             raise AlreadyBooked(_("This is already the time of your appointment."))
+        if new_slot.vaccine_id != appointment.slot.vaccine_id:
+            # A move changes the time and keeps the reference, never the vaccine. Checked
+            # here, not left to the dose rules below: a dose 1 with no dose 2 held passes them.
+            raise NotEligible(
+                _(
+                    "A new time must be for the same vaccine (%(vaccine)s). To change "
+                    "vaccine, cancel and book again."
+                )
+                % {"vaccine": appointment.slot.vaccine.name}
+            )
         eligibility.check_dose(
             date_of_birth=holder.date_of_birth,
             vaccine=new_slot.vaccine,

@@ -155,16 +155,17 @@ def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
 @login_required
 @limit_posts(booking_limits)
 def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
-    """Choose another time at the same centre (GET, by day); one POST moves the appointment.
-    When the move fails, the old appointment stands and the page says why; when the new
-    place was taken meanwhile, it offers the nearest free places, one click each."""
+    """Choose another time at the same centre, for the same vaccine (GET, by day); one POST
+    moves the appointment. When the move fails, the old appointment stands and the page says
+    why; when the new place was taken meanwhile, it offers the nearest free places, one
+    click each."""
     appointment = _own(request, appointment_id)
-    centre = appointment.slot.centre
+    centre, vaccine_id = appointment.slot.centre, appointment.slot.vaccine_id
     day = _day_from(request, centre, default=appointment.slot.local_date)
     context = {
         "appointment": appointment,
         "day": day,
-        "slots": centre_queries.day_slots(centre=centre, day=day),
+        "slots": centre_queries.day_slots(centre=centre, day=day, vaccine_id=vaccine_id),
         "previous_day": day - dt.timedelta(days=1),
         "next_day": day + dt.timedelta(days=1),
     }
@@ -185,7 +186,9 @@ def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     except DomainError as error:
         context["error"] = error
         if isinstance(error, SlotFull | SlotUnavailable):
-            wanted = Slot.objects.select_related("centre", "vaccine").filter(pk=new_slot_id)
+            wanted = Slot.objects.select_related("centre", "vaccine").filter(
+                pk=new_slot_id, vaccine_id=vaccine_id
+            )
             context["alternatives"] = _alternatives_to(wanted.first(), keep=appointment.slot_id)
         return render(request, "bookings/reschedule.html", context, status=409)
     return redirect("appointment", appointment_id=appointment.pk)
