@@ -135,7 +135,9 @@ def test_staff_of_several_centres_name_the_centre(appointment, token, centre, on
 
 
 def test_an_administrator_names_the_centre(admin: Api, token, centre, on_the_day) -> None:
-    assert admin.post("/validations", {"token": token}).code == "centre_required"
+    without = admin.post("/validations", {"token": token})
+    assert without.code == "centre_required"
+    assert without.body["detail"] == "An administrator says which centre with centre_id."
     assert (
         admin.post("/validations", {"token": token, "centre_id": centre.pk}).body["outcome"]
         == "valid"

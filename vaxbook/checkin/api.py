@@ -164,11 +164,12 @@ def _centre(user: User, centre_id: int | None) -> int:
         return centres[0]
     if not centres and not user.is_superuser:
         raise NotPermitted(_("This account does not work at any centre."))
-    raise ApiProblem(
-        422,
-        "centre_required",
-        _("You work at several centres: say which one with centre_id."),
+    detail = (
+        _("You work at several centres: say which one with centre_id.")
+        if centres
+        else _("An administrator says which centre with centre_id.")
     )
+    raise ApiProblem(422, "centre_required", detail)
 
 
 def _judged(
