@@ -212,7 +212,7 @@ def test_a_wrong_method_is_405_with_allow(citizen: Api) -> None:
     response = citizen.request("PUT", "/appointments", {"slot_id": 1})
 
     assert_problem(response, 405, "method_not_allowed")
-    assert set(response.headers["Allow"].split(", ")) == {"GET", "POST"}
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "POST"}
 
 
 @pytest.mark.parametrize(
@@ -239,6 +239,20 @@ def test_a_write_to_a_published_document_is_405_even_with_a_session_cookie(
 
     assert_problem(response, 405, "method_not_allowed")
     assert response.headers["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    ("raw", "options"),
+    [
+        (b"<xml/>", {"content_type": "text/xml"}),
+        (b"{}", {"headers": {"Transfer-Encoding": "chunked"}}),
+        (b"x" * 70_000, {}),
+    ],
+)
+def test_a_write_to_the_openapi_document_is_405_whatever_its_body(raw: bytes, options) -> None:
+    response = Api().request("POST", "/openapi.json", raw=raw, **options)
+
+    assert_problem(response, 405, "method_not_allowed")
 
 
 def test_a_chunked_body_is_411_and_nothing_is_written(citizen: Api, slot) -> None:
@@ -296,3 +310,15 @@ def test_problems_speak_the_clients_language(citizen: Api, centre) -> None:
     assert response.code == "slot_full"  # the code never changes
     assert response.body["title"] == "Franja completa"
     assert response.body["detail"].startswith("Se acaban de reservar todas las plazas")
+
+
+def test_the_problems_of_the_request_itself_speak_spanish_too(citizen: Api, slot) -> None:
+    response = citizen.post(
+        "/appointments",
+        {"slot_id": slot.pk, "dose_number": 1},
+        headers={"Accept-Language": "es", "Transfer-Encoding": "chunked"},
+    )
+
+    assert response.code == "length_required"
+    assert response.body["title"] == "Longitud requerida"
+    assert response.body["detail"].startswith("Envíe el cuerpo con una cabecera Content-Length")

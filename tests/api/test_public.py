@@ -95,6 +95,40 @@ def test_head_answers_what_get_would_without_the_body(anonymous: Api, slot, path
         assert head.headers[header] == got.headers[header]
 
 
+def test_if_unmodified_since_is_ignored_on_a_list(anonymous: Api) -> None:
+    response = anonymous.get(
+        "/vaccines", headers={"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}
+    )
+
+    assert response.status == 200
+
+
+def test_head_with_the_current_etag_is_a_304(anonymous: Api) -> None:
+    etag = anonymous.get("/vaccines").headers["ETag"]
+
+    response = anonymous.request("HEAD", "/vaccines", headers={"If-None-Match": etag})
+
+    assert response.status == 304
+    assert response.raw == b""
+
+
+def test_head_on_ones_own_appointments_is_private(citizen: Api, anonymous: Api) -> None:
+    mine = citizen.request("HEAD", "/appointments")
+    nobody = anonymous.request("HEAD", "/appointments")
+
+    assert (mine.status, mine.raw) == (200, b"")
+    assert "no-store" in mine.headers["Cache-Control"]
+    assert (nobody.status, nobody.raw) == (401, b"")
+
+
+@pytest.mark.parametrize("path", ["/openapi.json", "/smart-scheduling/$bulk-publish"])
+def test_head_on_the_published_documents(anonymous: Api, path: str) -> None:
+    response = anonymous.request("HEAD", path)
+
+    assert response.status == 200
+    assert response.raw == b""
+
+
 def test_head_where_there_is_no_get_is_405(citizen: Api) -> None:
     response = citizen.request("HEAD", "/auth/token")
 

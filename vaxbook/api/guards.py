@@ -52,6 +52,8 @@ def _is_json(request: HttpRequest) -> bool:
 def guard_view(view: View) -> View:
     @functools.wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if getattr(view, "read_only", False) and request.method not in READ_METHODS:
+            return _method_not_allowed(request, ", ".join(READ_METHODS))  # whatever the body
         if request.method in BODY_METHODS:
             if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
                 # Django reads a body by its Content-Length: a chunked one would read as empty.
@@ -82,7 +84,10 @@ def guard_view(view: View) -> View:
         if response.status_code == 405 and not response.get("Content-Type", "").startswith(
             problems.MEDIA_TYPE
         ):
-            return _method_not_allowed(request, response.get("Allow", ""))
+            allowed = [method.strip() for method in response.get("Allow", "").split(",")]
+            if "GET" in allowed:
+                allowed.append("HEAD")  # answered wherever GET is, above
+            return _method_not_allowed(request, ", ".join(allowed))
         return response
 
     return guarded
@@ -113,6 +118,7 @@ def read_only(view: View) -> View:
             return _method_not_allowed(request, ", ".join(READ_METHODS))
         return view(request, *args, **kwargs)
 
+    only_read.read_only = True  # type: ignore[attr-defined]
     return only_read
 
 
