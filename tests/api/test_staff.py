@@ -159,6 +159,10 @@ def test_an_administrator_naming_a_centre_that_does_not_exist_is_refused(
     event = AuditEvent.objects.get()
     assert (event.centre_id, event.outcome) == (None, "not_permitted")
     assert event.detail["centre_id"] == missing
+    spanish = admin.post(
+        path, {"token": token, "centre_id": missing}, headers={"Accept-Language": "es"}
+    )
+    assert spanish.body["detail"] == "No hay ningún centro con este id."
 
 
 def test_citizens_cannot_validate(citizen: Api, token, centre, on_the_day) -> None:

@@ -190,8 +190,10 @@ def _judged(
 
 
 PRESENTED_ERRORS = {
-    403: "`not_permitted`: you do not work at this centre (or at any).",
-    422: "`centre_required`: you work at several centres, send `centre_id`; "
+    403: "`not_permitted`: you do not work at this centre (or at any); for an administrator, "
+    "no centre has this id.",
+    422: "`centre_required`: you work at several centres (or are an administrator), send "
+    "`centre_id`; "
     "`validation_error`: send exactly one of `token` and `reference`.",
     429: "`rate_limited`: too many validations from this account or address.",
 }
