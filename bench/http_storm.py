@@ -505,9 +505,9 @@ def main() -> int:
     print("(cpu ms: CPU time of the server processes, or of the service workers, per answer)")
     uniform = next((r for r in runs if r.scenario == "uniform"), None)
     if uniform and uniform.created and all(run.created for run in bare.values()):
-        ratio = service.ok_per_s / (uniform.created / uniform.seconds)
-        print(f"HTTP overhead: the service layer alone books {ratio:.2f}x as fast as the API")
         rate = uniform.created / uniform.seconds
+        ratio = service.ok_per_s / rate
+        print(f"HTTP overhead: the service layer alone books {ratio:.2f}x as fast as the API")
         orm, sql = (bare[kind].created / bare[kind].seconds for kind in BARE_VIEWS)
         print(
             f"Yardstick: the API books at {rate / orm:.0%} of the rate of a bare Django view"

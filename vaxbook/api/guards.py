@@ -52,9 +52,8 @@ def _is_json(request: HttpRequest) -> bool:
 def guard_view(view: View) -> View:
     @functools.wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if getattr(view, "read_only", False) and request.method not in READ_METHODS:
-            return _method_not_allowed(request, ", ".join(READ_METHODS))  # whatever the body
-        if request.method in BODY_METHODS:
+        # A read-only view refuses any body method itself, whatever the body (read_only).
+        if request.method in BODY_METHODS and not getattr(view, "read_only", False):
             if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
                 # Django reads a body by its Content-Length: a chunked one would read as empty.
                 return problems.problem_response(
