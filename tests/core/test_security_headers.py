@@ -17,5 +17,5 @@ def test_the_admin_needs_the_second_factor_not_only_the_password(client, admin_u
     client.force_login(admin_user)  # password only
     refused = client.get("/admin/")
     assert refused.status_code == 302
-    assert refused["Location"].startswith("/admin/login/")
+    assert refused["Location"] == "/staff/verify/?next=%2Fadmin%2F"
     assert admin_client.get("/admin/").status_code == 200  # with the TOTP code
