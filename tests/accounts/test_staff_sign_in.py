@@ -1,11 +1,13 @@
 import base64
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import CitizenFactory, UserFactory, staff_at
 from tests.staff_clients import authenticator_for, code_of
+from vaxbook.accounts.enrolment import invitation_url
 from vaxbook.accounts.models import User
 
 pytestmark = pytest.mark.django_db
@@ -98,13 +100,18 @@ def test_a_citizen_cannot_use_staff_sign_in(client: Client) -> None:
 
 
 def enrol_page(client: Client, staff: User):
-    response = sign_in(client, staff)
-    assert response.status_code == 302
-    assert response["Location"].startswith("/staff/authenticator/")
-    return client.get(response["Location"])
+    """The set-up page, reached as invited staff reach it: through the invitation's link."""
+    link = invitation_url(staff).removeprefix(settings.SITE_URL)
+    form_page = client.get(link, follow=True)
+    chosen = client.post(
+        form_page.redirect_chain[-1][0], {"new_password1": PASSWORD, "new_password2": PASSWORD}
+    )
+    assert chosen.status_code == 302
+    assert chosen["Location"] == "/staff/authenticator/"
+    return client.get(chosen["Location"])
 
 
-def test_staff_without_an_authenticator_add_one_at_their_first_sign_in(
+def test_invited_staff_add_their_authenticator_right_after_choosing_a_password(
     client: Client, staff, centre
 ) -> None:
     page = enrol_page(client, staff)
@@ -159,12 +166,42 @@ def test_the_set_up_page_needs_the_password_step_first(client: Client) -> None:
     assert response["Location"].startswith("/staff/sign-in/")
 
 
+def test_staff_without_an_authenticator_are_sent_to_their_invitation(client: Client, staff) -> None:
+    response = sign_in(client, staff)
+
+    assert response.status_code == 400
+    assert "link of your invitation" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
 def test_an_unconfirmed_device_does_not_count(client: Client, staff) -> None:
     TOTPDevice.objects.create(user=staff, name="phone", confirmed=False)
 
     response = sign_in(client, staff)
 
+    assert response.status_code == 400
+    assert "_auth_user_id" not in client.session
+
+
+def test_signing_in_again_within_the_time_given_returns_to_the_set_up_page(
+    client: Client, staff
+) -> None:
+    enrol_page(client, staff)
+
+    response = sign_in(client, staff)
+
+    assert response.status_code == 302
     assert response["Location"].startswith("/staff/authenticator/")
+
+
+def test_signing_out_ends_the_time_to_add_an_authenticator(client: Client, staff) -> None:
+    enrol_page(client, staff)
+    client.post("/sign-out/")
+
+    response = sign_in(client, staff)
+
+    assert response.status_code == 400
+    assert "_auth_user_id" not in client.session
 
 
 def test_an_administrator_signs_in_too(client: Client, centre) -> None:

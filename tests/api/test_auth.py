@@ -271,10 +271,45 @@ def test_the_code_is_checked_only_after_the_password(anonymous: Api, nurse, devi
     assert response.code == "invalid_credentials"
 
 
+def test_staff_without_an_authenticator_get_no_token(anonymous: Api, nurse) -> None:
+    response = sign_in(anonymous, nurse.email)
+
+    assert response.status == 403
+    assert response.code == "otp_setup_required"
+    assert "invitation" in response.body["detail"]
+    assert not ApiToken.objects.exists()
+
+
+def test_an_administrator_without_an_authenticator_gets_no_token(anonymous: Api) -> None:
+    admin = UserFactory(is_superuser=True, is_staff=True)
+
+    response = sign_in(anonymous, admin.email)
+
+    assert response.code == "otp_setup_required"
+    assert not ApiToken.objects.exists()
+
+
 def test_an_unconfirmed_authenticator_does_not_count(anonymous: Api, nurse) -> None:
     TOTPDevice.objects.create(user=nurse, name="phone", confirmed=False)
 
-    assert sign_in(anonymous, nurse.email).status == 200
+    assert sign_in(anonymous, nurse.email).code == "otp_setup_required"
+    assert sign_in(anonymous, nurse.email, otp="123456").code == "otp_setup_required"
+    assert not ApiToken.objects.exists()
+
+
+def test_a_token_of_staff_records_the_second_factor(anonymous: Api, nurse, device) -> None:
+    sign_in(anonymous, nurse.email, otp=code_of(device))
+
+    assert ApiToken.objects.get().second_factor
+
+
+def test_a_citizens_token_comes_from_the_password_alone(anonymous: Api) -> None:
+    person = CitizenFactory()
+
+    response = sign_in(anonymous, person.user.email)
+
+    assert response.status == 200
+    assert not ApiToken.objects.get().second_factor
 
 
 def test_a_citizen_with_an_authenticator_needs_its_code_too(anonymous: Api) -> None:

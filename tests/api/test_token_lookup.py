@@ -17,7 +17,7 @@ def test_a_citizens_token_comes_with_the_user_and_citizen_as_the_orm_loads_them(
     django_assert_num_queries,
 ):
     person = CitizenFactory()
-    raw = tokens.issue(user=person.user).access_token
+    raw = tokens.issue(user=person.user, second_factor=False).access_token
     with django_assert_num_queries(1):
         found = tokens.token_of(raw)
         assert found is not None
@@ -30,7 +30,7 @@ def test_a_citizens_token_comes_with_the_user_and_citizen_as_the_orm_loads_them(
 
 def test_a_staff_token_has_a_user_without_a_citizen_profile(django_assert_num_queries):
     user = UserFactory()
-    raw = tokens.issue(user=user).access_token
+    raw = tokens.issue(user=user, second_factor=True).access_token
     with django_assert_num_queries(1):
         found = tokens.token_of(raw)
         assert found is not None

@@ -149,7 +149,7 @@ def register(request: HttpRequest, payload: RegistrationIn) -> Status[MeOut]:
 
 @router.post(
     "/auth/token",
-    response={200: TokenOut, 401: Problem, 429: Problem},
+    response={200: TokenOut, 401: Problem, 403: Problem, 429: Problem},
     summary="Get a bearer token",
     openapi_extra={
         "responses": {
@@ -157,6 +157,10 @@ def register(request: HttpRequest, payload: RegistrationIn) -> Status[MeOut]:
                 "description": "`invalid_credentials`: wrong email address or password; "
                 "`otp_required`: this account has an authenticator, send its code as `otp`; "
                 "`otp_invalid`: the code is wrong or was used already."
+            },
+            403: {
+                "description": "`otp_setup_required`: a staff account without an "
+                "authenticator app gets no token; it adds one with its invitation link."
             },
             429: {"description": "`rate_limited`: too many attempts for this address or account."},
         }

@@ -5,9 +5,11 @@ the user in without verifying them, then the 6-digit code of their authenticator
 (`staff_verify`), which marks the session as verified through django-otp. django-otp
 throttles wrong codes per device.
 
-Staff who have no authenticator yet (a manager has just invited them and they have set
-their password from the invitation email) add one at their first sign-in (`staff_enrol`):
-the page shows a new secret as a QR code and as text, and the first right code confirms it.
+Staff add their authenticator right after choosing their password through the link of
+their invitation email (`staff_enrol`, within the grant of vaxbook.accounts.enrolment): the
+page shows a new secret as a QR code and as text, and the first right code confirms it.
+The password alone never adds one: a staff member without an authenticator who signs in is
+told to use their invitation link.
 
 `staff_required` guards every staff page: the visitor must be signed in, verified and a
 member of the centre named in the URL (or an administrator). Anyone else gets a 404, the
@@ -37,6 +39,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_otp.models import VerifyNotAllowed
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from vaxbook.accounts import enrolment
 from vaxbook.accounts.models import User
 from vaxbook.centres.models import Centre
 from vaxbook.core.ratelimit import code_check_limits, limit_posts, sign_in_limits
@@ -138,6 +141,20 @@ class CodeForm(forms.Form):
 # --- views -------------------------------------------------------------------------------
 
 
+NO_AUTHENTICATOR = _(
+    "Your account has no authenticator app yet. Add one with the link of your invitation "
+    "email, or ask your centre manager to invite you again."
+)
+
+
+def _signed_in_staff(request: HttpRequest) -> User | None:
+    """The user past the password step, if they are staff (or an administrator)."""
+    user = request.user
+    if isinstance(user, User) and user.is_authenticated and is_staff_member(user):
+        return user
+    return None
+
+
 def _safe_next(request: HttpRequest, candidate: str | None) -> str:
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -155,19 +172,23 @@ def staff_sign_in(request: HttpRequest) -> HttpResponse:
     """Step 1: email address and password."""
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     form = StaffSignInForm(request, data=request.POST if request.method == "POST" else None)
+    context: dict[str, Any] = {"form": form, "next": next_url}
     if request.method == "POST" and form.is_valid():
         user = form.get_user()
-        auth_login(request, user)
-        step = VERIFY_URL_NAME if staff_device(user) is not None else ENROL_URL_NAME
-        query = urlencode({"next": _safe_next(request, next_url)})
-        return redirect(f"{reverse(step)}?{query}")
+        if staff_device(user) is not None:
+            step = VERIFY_URL_NAME
+        elif enrolment.may_enrol(request, user):
+            step = ENROL_URL_NAME
+        else:
+            step = None
+            form.add_error(None, NO_AUTHENTICATOR)
+            context["no_authenticator"] = NO_AUTHENTICATOR
+        if step is not None:
+            auth_login(request, user)
+            query = urlencode({"next": _safe_next(request, next_url)})
+            return redirect(f"{reverse(step)}?{query}")
     status = 400 if form.errors else 200
-    return render(
-        request,
-        "accounts/staff_sign_in.html",
-        {"form": form, "next": next_url},
-        status=status,
-    )
+    return render(request, "accounts/staff_sign_in.html", context, status=status)
 
 
 @sensitive_post_parameters("code")
@@ -177,11 +198,10 @@ def staff_sign_in(request: HttpRequest) -> HttpResponse:
 @limit_posts(code_check_limits)
 def staff_verify(request: HttpRequest) -> HttpResponse:
     """Step 2: the 6-digit code of the staff member's authenticator."""
-    user = request.user
+    user = _signed_in_staff(request)
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
-    if not user.is_authenticated or not is_staff_member(user):
+    if user is None:
         return redirect_to_login(next_url, resolve_url(SIGN_IN_URL_NAME))
-    assert isinstance(user, User)  # noqa: S101 (is_staff_member guarantees it)
     if is_verified(user):
         return redirect(next_url)
     device = staff_device(user)
@@ -211,15 +231,17 @@ def staff_verify(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @limit_posts(code_check_limits)
 def staff_enrol(request: HttpRequest) -> HttpResponse:
-    """First sign-in without an authenticator: add one. Only after the password step, and
-    only while the account has no confirmed authenticator (one cannot be swapped here)."""
-    user = request.user
+    """Add the first authenticator: only after the password was chosen through the
+    invitation's link (vaxbook.accounts.enrolment), and only while the account has no
+    confirmed authenticator (one cannot be swapped here)."""
+    user = _signed_in_staff(request)
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
-    if not user.is_authenticated or not is_staff_member(user):
+    if user is None:
         return redirect_to_login(next_url, resolve_url(SIGN_IN_URL_NAME))
-    assert isinstance(user, User)  # noqa: S101 (is_staff_member guarantees it)
     if staff_device(user) is not None:
         return redirect(f"{reverse(VERIFY_URL_NAME)}?{urlencode({'next': next_url})}")
+    if not enrolment.may_enrol(request, user):
+        return render(request, "accounts/staff_enrol_closed.html", status=403)
     # The same unconfirmed secret between showing it and checking the first code.
     device = TOTPDevice.objects.devices_for_user(user, confirmed=False).order_by(
         "pk"
@@ -230,6 +252,7 @@ def staff_enrol(request: HttpRequest) -> HttpResponse:
         if device.verify_token(form.cleaned_data["code"]):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
+            enrolment.end_enrolment(request)
             request.session.cycle_key()
             django_otp.login(request, device)
             return redirect(next_url)
@@ -252,8 +275,9 @@ def staff_enrol(request: HttpRequest) -> HttpResponse:
 @staff_required
 def staff_home(request: HttpRequest) -> HttpResponse:
     """The centres the signed-in staff member works at."""
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 (staff_required guarantees it)
+    user = _signed_in_staff(request)
+    if user is None:  # staff_required lets no one else through
+        raise Http404
     centres = (
         Centre.objects.order_by("name")
         if user.is_superuser

@@ -60,9 +60,20 @@ def caller(request: HttpRequest) -> User:
 
 
 def staff_caller(request: HttpRequest) -> User:
-    """The caller of a staff endpoint. The endpoint and the services it calls ask about the
-    caller's roles several times (which centre, whether they work there, whether their role
-    allows the step): one query answers them all, as on the staff pages."""
+    """The caller of a staff endpoint, whose token was issued with the code of their
+    authenticator (a citizen's password-only token never acts for a centre, even after its
+    holder joined one). The endpoint and the services it calls ask about the caller's roles
+    several times (which centre, whether they work there, whether their role allows the
+    step): one query answers them all, as on the staff pages."""
+    if not token(request).second_factor:
+        raise ApiProblem(
+            403,
+            "second_factor_required",
+            _(
+                "Staff actions need a token issued with the code of your authenticator app: "
+                "request a new token with `otp`."
+            ),
+        )
     user = caller(request)
     user.keep_roles()
     return user

@@ -22,6 +22,9 @@ class ApiToken(models.Model):
     # password, so any password change (pages, admin, shell) revokes every token, as it
     # ends every session.
     auth_hash = models.CharField(max_length=128)
+    # Issued after the code of the user's authenticator was checked. Staff actions need it:
+    # a token from the password alone (a citizen's) never acts for a centre.
+    second_factor = models.BooleanField(_("issued with the second factor"), default=False)
     created_at = models.DateTimeField(_("issued at"))
     expires_at = models.DateTimeField(_("expires at"), db_index=True)
 

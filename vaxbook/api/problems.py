@@ -56,6 +56,7 @@ DOMAIN_STATUS: dict[str, int] = {
     "invalid_credentials": 401,
     "otp_required": 401,
     "otp_invalid": 401,
+    "otp_setup_required": 403,
     "not_found": 404,
     "not_permitted": 403,
     "slot_unavailable": 409,
@@ -88,6 +89,8 @@ TITLES: dict[str, Promise] = {
     "invalid_credentials": gettext_lazy("Invalid credentials"),
     "otp_required": gettext_lazy("One-time code required"),
     "otp_invalid": gettext_lazy("Invalid one-time code"),
+    "otp_setup_required": gettext_lazy("Authenticator required"),
+    "second_factor_required": gettext_lazy("Second factor required"),
     "citizen_required": gettext_lazy("Citizen account required"),
     # Requests.
     "validation_error": gettext_lazy("Invalid request"),

@@ -1,6 +1,11 @@
 """Bearer tokens of the JSON API: issued for an email address and password (and the TOTP
-code of staff who have an authenticator), checked on every request, revoked on sign-out
-and by any password change.
+code of any account that has an authenticator), checked on every request, revoked on
+sign-out and by any password change.
+
+Staff act with a second factor on every channel: a staff member without a confirmed
+authenticator gets no token at all (they add one through their invitation link first), and
+a token records whether the code was checked (`second_factor`), which every staff endpoint
+requires (vaxbook.api.auth.staff_caller).
 
 A token is 32 random bytes (secrets.token_urlsafe), opaque to clients. The database keeps
 only its SHA-256: a random 256-bit secret needs no slow hash, and the lookup stays one
@@ -25,7 +30,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from vaxbook.accounts.models import Citizen, User
-from vaxbook.accounts.staff import staff_device
+from vaxbook.accounts.staff import is_staff_member, staff_device
 from vaxbook.api.models import ApiToken
 from vaxbook.core import rows
 from vaxbook.core.errors import DomainError
@@ -50,6 +55,13 @@ class OtpInvalid(DomainError):
     code = "otp_invalid"
 
 
+class OtpSetupRequired(DomainError):
+    """A staff member without an authenticator: the password alone never acts for a
+    centre, and an authenticator is added only through the invitation's link."""
+
+    code = "otp_setup_required"
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     access_token: str
@@ -65,23 +77,33 @@ def sign_in(
     *, request: HttpRequest | None, email: str, password: str, otp: str | None
 ) -> IssuedToken:
     """A new token for the account, if the credentials (and the TOTP code of an account
-    with an authenticator) are right. Raises InvalidCredentials, OtpRequired, OtpInvalid."""
+    with an authenticator) are right. Raises InvalidCredentials, OtpRequired, OtpInvalid,
+    OtpSetupRequired."""
     # Django's authenticate() hashes the password even for an unknown address, so the
     # answer takes as long either way and does not tell who has an account.
     user = authenticate(request, username=email, password=password)
     if not isinstance(user, User):
         raise InvalidCredentials(_("The email address or the password is not right."))
     device = staff_device(user)
-    if device is not None:
-        if not otp:
-            raise OtpRequired(_("Add the 6-digit code of your authenticator app as `otp`."))
-        # django-otp refuses a code used before and throttles wrong ones per device.
-        if django_otp.verify_token(user, device.persistent_id, otp.strip()) is None:
-            raise OtpInvalid(_("That code is not right. Send the code shown now."))
-    return issue(user=user)
+    if device is None:
+        if is_staff_member(user):
+            raise OtpSetupRequired(
+                _(
+                    "Staff accounts need an authenticator app. Add it with the link of your "
+                    "invitation email (or ask your centre manager to invite you again), then "
+                    "send its code as `otp`."
+                )
+            )
+        return issue(user=user, second_factor=False)
+    if not otp:
+        raise OtpRequired(_("Add the 6-digit code of your authenticator app as `otp`."))
+    # django-otp refuses a code used before and throttles wrong ones per device.
+    if django_otp.verify_token(user, device.persistent_id, otp.strip()) is None:
+        raise OtpInvalid(_("That code is not right. Send the code shown now."))
+    return issue(user=user, second_factor=True)
 
 
-def issue(*, user: User, now: dt.datetime | None = None) -> IssuedToken:
+def issue(*, user: User, second_factor: bool, now: dt.datetime | None = None) -> IssuedToken:
     now = now or timezone.now()
     lifetime = settings.API_TOKEN_LIFETIME_SECONDS
     raw = secrets.token_urlsafe(TOKEN_BYTES)
@@ -89,6 +111,7 @@ def issue(*, user: User, now: dt.datetime | None = None) -> IssuedToken:
         user=user,
         digest=digest(raw),
         auth_hash=user.get_session_auth_hash(),
+        second_factor=second_factor,
         created_at=now,
         expires_at=now + dt.timedelta(seconds=lifetime),
     )

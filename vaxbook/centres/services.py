@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from vaxbook.accounts.models import StaffMembership, StaffRole, User
+from vaxbook.accounts.staff import staff_device
 from vaxbook.audit.models import AuditAction
 from vaxbook.audit.services import record_event
 from vaxbook.bookings.models import Appointment
@@ -605,9 +606,10 @@ def invite_staff(
 ) -> Invitation:
     """Give the person with `email` the `role` at the centre.
 
-    A new address gets an account with no usable password and an email with a link to set
-    one (Django's password-reset token: single use, expires). An existing account joins the
-    centre or has its role there changed. Roles are per centre, so a manager can grant them
+    A new address gets an account with no usable password. Anyone without an authenticator
+    yet gets an email with a link to choose a password and add one (single use, expires:
+    vaxbook.accounts.enrolment). An existing account joins the centre or has its role there
+    changed. Roles are per centre, so a manager can grant them
     only at their own centres; nobody becomes an administrator this way."""
     _ensure_manages(staff, centre_id)
     if role not in StaffRole.values:
@@ -642,8 +644,9 @@ def invite_staff(
                 membership.role = role
                 membership.save(update_fields=["role"])
                 outcome = "role_changed"
-        # Until the person has chosen a password, every invitation sends a fresh link.
-        email_sent = not user.has_usable_password()
+        # Until the person has added an authenticator, every invitation sends a fresh
+        # link: the only way to add one (vaxbook.accounts.enrolment).
+        email_sent = staff_device(user) is None
         if email_sent:
             send_staff_invitation.enqueue(
                 user_id=user.pk, centre_id=centre.pk, language=translation.get_language() or ""

@@ -191,7 +191,8 @@ def _judged(
 
 PRESENTED_ERRORS = {
     403: "`not_permitted`: you do not work at this centre (or at any); for an administrator, "
-    "no centre has this id.",
+    "no centre has this id; `second_factor_required`: the token was issued without the code "
+    "of your authenticator app.",
     422: "`centre_required`: you work at several centres (or are an administrator), send "
     "`centre_id`; "
     "`validation_error`: send exactly one of `token` and `reference`.",
@@ -238,7 +239,9 @@ def check_in(request: HttpRequest, payload: PresentedIn) -> ValidationOut:
     summary="Record the dose given",
     openapi_extra=_described(
         {
-            403: "`not_permitted`: your role at the appointment's centre does not vaccinate.",
+            403: "`not_permitted`: your role at the appointment's centre does not vaccinate; "
+            "`second_factor_required`: the token was issued without the code of your "
+            "authenticator app.",
             404: "`not_found`: no such appointment.",
             409: "`invalid_transition`: the person is not checked in (`appointment_status` "
             "says what the appointment is).",

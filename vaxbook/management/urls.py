@@ -32,9 +32,4 @@ urlpatterns = [
         views.SetPasswordView.as_view(),
         name="staff_set_password",
     ),
-    path(
-        "staff/choose-password/done/",
-        views.SetPasswordDoneView.as_view(),
-        name="staff_set_password_done",
-    ),
 ]

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.views import PasswordResetCompleteView, PasswordResetConfirmView
+from django.contrib.auth.views import PasswordResetConfirmView
 from django.http import (
     Http404,
     HttpRequest,
@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from vaxbook.accounts import enrolment
 from vaxbook.accounts.models import User
 from vaxbook.accounts.staff import staff_required
 from vaxbook.centres import reports, services, slot_generation
@@ -773,12 +774,16 @@ def _slot_rows(slots: Iterable[reports.SlotFigures]) -> Iterator[tuple[Any, ...]
 
 
 class SetPasswordView(PasswordResetConfirmView):
-    """The link of the invitation email (Django's password-reset token machinery)."""
+    """The link of the invitation email: choose a password, then add the authenticator in
+    the same browser (the grant of vaxbook.accounts.enrolment); the link works once."""
 
     template_name = "management/set_password.html"
-    success_url = reverse_lazy("staff_set_password_done")
+    token_generator = enrolment.invitation_tokens
+    post_reset_login = True
+    success_url = reverse_lazy("staff_enrol")
     reset_url_token = "choose-password"  # noqa: S105 (a URL segment, not a password)
 
-
-class SetPasswordDoneView(PasswordResetCompleteView):
-    template_name = "management/set_password_done.html"
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        enrolment.grant_enrolment(self.request, form.user)
+        return response
