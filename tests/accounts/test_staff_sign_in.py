@@ -78,7 +78,7 @@ def test_repeated_wrong_codes_are_throttled(client: Client, staff) -> None:
     response = client.post("/staff/verify/", {"code": code_of(device)})
 
     assert response.status_code == 400
-    assert "Too many wrong codes" in response.content.decode()
+    assert "After a wrong code, wait 1 second before the next one" in response.content.decode()
 
 
 def test_a_wrong_password_is_refused(client: Client, staff) -> None:

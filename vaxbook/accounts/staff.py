@@ -19,6 +19,7 @@ is not signed in at all is sent to the staff sign-in page.
 
 import base64
 import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -30,8 +31,10 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -155,6 +158,25 @@ def _signed_in_staff(request: HttpRequest) -> User | None:
     return None
 
 
+def _refusal(allowed: bool, why: dict[str, Any] | None) -> str:
+    """Why a code was refused. After each wrong code django-otp makes the next try wait,
+    twice as long each time (1 s, 2 s, 4 s...): a code sent within that wait is refused
+    even when right, so the message says how long to wait, not "too many"."""
+    if allowed or not why or why.get("reason") != VerifyNotAllowed.N_FAILED_ATTEMPTS:
+        return str(_("That code is not right. Enter the code shown now."))
+    locked_until = why.get("locked_until")
+    seconds = 1
+    if locked_until is not None:
+        seconds = max(1, math.ceil((locked_until - timezone.now()).total_seconds()))
+    return ngettext(
+        "After a wrong code, wait %(seconds)d second before the next one, then enter the "
+        "code shown now.",
+        "After a wrong code, wait %(seconds)d seconds before the next one, then enter the "
+        "code shown now.",
+        seconds,
+    ) % {"seconds": seconds}
+
+
 def _safe_next(request: HttpRequest, candidate: str | None) -> str:
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -215,10 +237,7 @@ def staff_verify(request: HttpRequest) -> HttpResponse:
             request.session.cycle_key()
             django_otp.login(request, verified)
             return redirect(next_url)
-        if not allowed and why and why.get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
-            form.add_error("code", _("Too many wrong codes. Wait a minute, then try again."))
-        else:
-            form.add_error("code", _("That code is not right. Enter the code shown now."))
+        form.add_error("code", _refusal(allowed, why))
     status = 400 if form.errors else 200
     return render(
         request, "accounts/staff_verify.html", {"form": form, "next": next_url}, status=status
@@ -256,10 +275,7 @@ def staff_enrol(request: HttpRequest) -> HttpResponse:
             request.session.cycle_key()
             django_otp.login(request, device)
             return redirect(next_url)
-        if not allowed and why and why.get("reason") == VerifyNotAllowed.N_FAILED_ATTEMPTS:
-            form.add_error("code", _("Too many wrong codes. Wait a minute, then try again."))
-        else:
-            form.add_error("code", _("That code is not right. Enter the code shown now."))
+        form.add_error("code", _refusal(allowed, why))
     secret = base64.b32encode(device.bin_key).decode()
     context = {
         "form": form,
