@@ -14,6 +14,8 @@ CONTRACT = {
     ("post", "/api/v1/auth/token"),
     ("delete", "/api/v1/auth/token"),
     ("get", "/api/v1/me"),
+    ("get", "/api/v1/me/data"),
+    ("post", "/api/v1/me/delete"),
     ("get", "/api/v1/vaccines"),
     ("get", "/api/v1/centres"),
     ("get", "/api/v1/centres/{centre_id}/slots"),

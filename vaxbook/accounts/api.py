@@ -1,6 +1,8 @@
-"""API: create an account, get and revoke a bearer token, read one's own profile."""
+"""API: create an account, get and revoke a bearer token, read one's own profile, download
+one's data and delete the account."""
 
 import datetime as dt
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
@@ -9,6 +11,7 @@ from ninja import Field, Router
 from ninja.decorators import decorate_view
 from ninja.responses import Status
 
+from vaxbook.accounts import data_rights
 from vaxbook.accounts.models import Citizen, StaffMembership, User
 from vaxbook.accounts.services import register_citizen
 from vaxbook.api import http, tokens
@@ -199,3 +202,50 @@ def me(request: HttpRequest) -> MeOut:
     """The account of the token: its citizen profile, and the centres it works at."""
     user = caller(request)
     return MeOut.of(user, _citizen_or_none(user))
+
+
+class ErasureIn(Input):
+    password: Text = Field(max_length=512, description="The account's password, again.")
+
+
+class ErasureOut(Output):
+    cancelled: int = Field(description="Appointments cancelled, their places given back.")
+
+
+@router.get(
+    "/me/data",
+    auth=bearer,
+    response={200: dict[str, Any]},
+    summary="A copy of your data",
+)
+@decorate_view(http.private)
+def my_data(request: HttpRequest) -> dict[str, Any]:
+    """Everything kept about you: the account, the citizen profile, every appointment with
+    its dose record and the messages sent about it (docs/privacy.md)."""
+    return data_rights.export_personal_data(user=caller(request))
+
+
+@router.post(
+    "/me/delete",
+    auth=bearer,
+    response={200: ErasureOut, 403: Problem, 429: Problem},
+    summary="Delete your account",
+    openapi_extra={
+        "responses": {
+            403: {
+                "description": "`erasure_refused`: the password is wrong, the account is "
+                "staff, or an appointment has started."
+            },
+            429: {"description": "`rate_limited`: too many attempts for this account."},
+        }
+    },
+)
+@decorate_view(http.private)
+def delete_me(request: HttpRequest, payload: ErasureIn) -> ErasureOut:
+    """Cancel your appointments still to come (their places go back), erase your name and
+    contact details, keep the doses given without naming you, and close the account: this
+    token and every other stop working. Cannot be undone."""
+    user = caller(request)
+    ratelimit.hit(*ratelimit.sign_in(client_address(request), user.email))
+    erasure = data_rights.erase_account(user=user, password=payload.password)
+    return ErasureOut(cancelled=erasure.cancelled)

@@ -159,3 +159,15 @@ class DetailsForm(forms.Form):
                 "language": citizen.language,
             }
         )
+
+
+class DeleteAccountForm(forms.Form):
+    """Deleting the account asks for the password again: a session left open on a shared
+    computer must not be enough."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": _("Enter your password.")},
+    )

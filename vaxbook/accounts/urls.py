@@ -20,6 +20,12 @@ urlpatterns = [
     path("sign-out/", auth_views.LogoutView.as_view(), name="sign_out"),
     path("account/", views.account, name="account"),
     path("account/details/", views.change_details, name="change_details"),
+    path("account/data.json", views.data_export, name="data_export"),
+    path(
+        "account/delete/",
+        limit_posts(sign_in_limits)(views.delete_account),
+        name="delete_account",
+    ),
     path(
         "account/password/",
         auth_views.PasswordChangeView.as_view(

@@ -1,18 +1,18 @@
-"""Citizen accounts: create one, see and change its details. Signing in and out, the
-password change and the password reset by email are Django's views (accounts/urls.py) with
-our templates and forms."""
+"""Citizen accounts: create one, see and change its details, download a copy of one's data,
+delete the account. Signing in and out, the password change and the password reset by email
+are Django's views (accounts/urls.py) with our templates and forms."""
 
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_http_methods
 
-from vaxbook.accounts import services
-from vaxbook.accounts.forms import DetailsForm, RegistrationForm
+from vaxbook.accounts import data_rights, services
+from vaxbook.accounts.forms import DeleteAccountForm, DetailsForm, RegistrationForm
 from vaxbook.accounts.models import Citizen, User
 
 
@@ -55,6 +55,40 @@ def change_details(request: HttpRequest) -> HttpResponse:
             return redirect("account")
     status = 400 if form.errors else 200
     return render(request, "accounts/details.html", {"form": form}, status=status)
+
+
+@require_GET
+@login_required
+def data_export(request: HttpRequest) -> HttpResponse:
+    """Everything kept about the signed-in person, as a JSON file to download."""
+    data = data_rights.export_personal_data(user=_signed_in(request))
+    response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = 'attachment; filename="vaxbook-my-data.json"'
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def delete_account(request: HttpRequest) -> HttpResponse:
+    user = _signed_in(request)
+    form = DeleteAccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            erasure = data_rights.erase_account(user=user, password=form.cleaned_data["password"])
+        except data_rights.ErasureRefused as error:
+            form.add_error("password", str(error))
+        else:
+            logout(request)
+            return render(request, "accounts/account_deleted.html", {"erasure": erasure})
+    status = 400 if form.errors else 200
+    return render(request, "accounts/delete_account.html", {"form": form}, status=status)
+
+
+def _signed_in(request: HttpRequest) -> User:
+    if not isinstance(request.user, User):  # login_required lets nobody else through
+        raise Http404
+    return request.user
 
 
 def _own_citizen(request: HttpRequest) -> Citizen | None:

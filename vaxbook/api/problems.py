@@ -57,6 +57,7 @@ DOMAIN_STATUS: dict[str, int] = {
     "otp_required": 401,
     "otp_invalid": 401,
     "otp_setup_required": 403,
+    "erasure_refused": 403,
     "not_found": 404,
     "not_permitted": 403,
     "slot_unavailable": 409,
@@ -92,6 +93,7 @@ TITLES: dict[str, Promise] = {
     "otp_setup_required": gettext_lazy("Authenticator required"),
     "second_factor_required": gettext_lazy("Second factor required"),
     "citizen_required": gettext_lazy("Citizen account required"),
+    "erasure_refused": gettext_lazy("Account not deleted"),
     # Requests.
     "validation_error": gettext_lazy("Invalid request"),
     "centre_required": gettext_lazy("Centre required"),
