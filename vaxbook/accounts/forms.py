@@ -6,6 +6,7 @@ from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
 from vaxbook.accounts.models import Citizen
+from vaxbook.core.text import TextField
 
 PASSWORD_HINT = _("At least 8 characters, not only numbers, not a common password.")
 EMAIL_ERRORS = {
@@ -35,7 +36,7 @@ class RegistrationForm(forms.Form):
         help_text=PASSWORD_HINT,
         error_messages={"required": _("Enter a password.")},
     )
-    full_name = forms.CharField(
+    full_name = TextField(
         label=_("Full name"),
         max_length=200,
         error_messages=NAME_ERRORS,
@@ -47,7 +48,7 @@ class RegistrationForm(forms.Form):
         error_messages=DATE_OF_BIRTH_ERRORS,
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
     )
-    phone = forms.CharField(
+    phone = TextField(
         label=_("Mobile phone (optional)"),
         max_length=32,
         required=False,
@@ -130,13 +131,13 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
 class DetailsForm(forms.Form):
     """Parses the change-details page; the rules are in accounts.services."""
 
-    full_name = forms.CharField(
+    full_name = TextField(
         label=_("Full name"),
         max_length=200,
         error_messages=NAME_ERRORS,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    phone = forms.CharField(
+    phone = TextField(
         label=_("Mobile phone (optional)"),
         max_length=32,
         required=False,
