@@ -203,6 +203,8 @@ RATE_LIMITS = {
     "sign_in_address": os.environ.get("RATE_LIMIT_SIGN_IN_ADDRESS", "30/m"),
     "sign_in_account": os.environ.get("RATE_LIMIT_SIGN_IN_ACCOUNT", "10/m"),
     "register_address": os.environ.get("RATE_LIMIT_REGISTER_ADDRESS", "20/h"),
+    "password_reset_address": os.environ.get("RATE_LIMIT_PASSWORD_RESET_ADDRESS", "20/h"),
+    "password_reset_account": os.environ.get("RATE_LIMIT_PASSWORD_RESET_ACCOUNT", "3/h"),
     "booking_account": os.environ.get("RATE_LIMIT_BOOKING_ACCOUNT", "20/m"),
     "booking_address": os.environ.get("RATE_LIMIT_BOOKING_ADDRESS", "600/m"),
     "validation_account": os.environ.get("RATE_LIMIT_VALIDATION_ACCOUNT", "120/m"),

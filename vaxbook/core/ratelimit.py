@@ -216,6 +216,17 @@ def code_check(address: str, user_id: int | None) -> list[Limit]:
     return [Limit("sign_in_address", address), Limit("sign_in_account", f"user:{user_id}")]
 
 
+def password_reset_address(address: str) -> list[Limit]:
+    """Reset requests per client address (one client asking for many addresses)."""
+    return [Limit("password_reset_address", address)]
+
+
+def password_reset_account(email: str) -> list[Limit]:
+    """Reset emails per address typed, whether or not it has an account (one inbox
+    flooded); counted by the form, which then sends nothing and answers the same."""
+    return [Limit("password_reset_account", email.strip().lower())]
+
+
 def registration(address: str) -> list[Limit]:
     return [Limit("register_address", address)]
 
@@ -236,6 +247,10 @@ def sign_in_limits(request: HttpRequest) -> list[Limit]:
 
 def code_check_limits(request: HttpRequest) -> list[Limit]:
     return code_check(client_address(request), request.user.pk)
+
+
+def password_reset_limits(request: HttpRequest) -> list[Limit]:
+    return password_reset_address(client_address(request))
 
 
 def register_limits(request: HttpRequest) -> list[Limit]:
