@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "vaxbook.core.devices.KnownDeviceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -202,6 +203,8 @@ API_TOKEN_LIFETIME_SECONDS = int(os.environ.get("API_TOKEN_LIFETIME_SECONDS", "4
 RATE_LIMITS = {
     "sign_in_address": os.environ.get("RATE_LIMIT_SIGN_IN_ADDRESS", "30/m"),
     "sign_in_account": os.environ.get("RATE_LIMIT_SIGN_IN_ACCOUNT", "10/m"),
+    # Sign-ins to an account from a browser that signed in to it before (vaxbook.core.devices).
+    "sign_in_device": os.environ.get("RATE_LIMIT_SIGN_IN_DEVICE", "10/m"),
     "register_address": os.environ.get("RATE_LIMIT_REGISTER_ADDRESS", "20/h"),
     "password_reset_address": os.environ.get("RATE_LIMIT_PASSWORD_RESET_ADDRESS", "20/h"),
     "password_reset_account": os.environ.get("RATE_LIMIT_PASSWORD_RESET_ACCOUNT", "3/h"),
