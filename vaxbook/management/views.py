@@ -682,6 +682,9 @@ def _csv(request: HttpRequest, centre_id: int | None) -> HttpResponseBase:
     day, `kind=slots` one row per slot. Machine-readable: ISO dates, 24-hour local times,
     ratios as decimals, column names in English."""
     user = _user(request)
+    # Permission first: a vaccinator is refused (404) before being told the parameters are
+    # wrong.
+    reports.check_may_report(user=user, centre_id=centre_id)
     form = DayRangeForm(request.GET)
     kind = request.GET.get("kind", "days")
     if kind not in {"days", "slots"} or not form.is_valid():
