@@ -12,8 +12,9 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_http_methods
 
 from vaxbook.accounts import services
+from vaxbook.accounts.current import signed_in_user
 from vaxbook.accounts.forms import DetailsForm, RegistrationForm
-from vaxbook.accounts.models import Citizen, User
+from vaxbook.accounts.models import Citizen
 
 
 @require_http_methods(["GET", "POST"])
@@ -58,8 +59,7 @@ def change_details(request: HttpRequest) -> HttpResponse:
 
 
 def _own_citizen(request: HttpRequest) -> Citizen | None:
-    assert isinstance(request.user, User)  # noqa: S101 (login_required guarantees it)
-    return Citizen.objects.filter(user=request.user).first()
+    return Citizen.objects.filter(user=signed_in_user(request)).first()
 
 
 def _add_errors(form: Form, error: ValidationError) -> None:

@@ -212,7 +212,8 @@ class TemplateForm(forms.Form):
     def __init__(self, *args: Any, vaccines: QuerySet[Vaccine], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["vaccine_id"]
-        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 (declared above)
+        if not isinstance(field, forms.ModelChoiceField):  # declared above
+            raise TypeError(f"{field!r} is not a ModelChoiceField")
         field.queryset = vaccines
 
     def details(self) -> TemplateDetails:
@@ -265,7 +266,8 @@ class DayPlacesForm(PlacesForm):
     def __init__(self, *args: Any, vaccines: QuerySet[Vaccine], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["vaccine"]
-        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 (declared above)
+        if not isinstance(field, forms.ModelChoiceField):  # declared above
+            raise TypeError(f"{field!r} is not a ModelChoiceField")
         field.queryset = vaccines
 
 
@@ -303,7 +305,8 @@ class CloseDayForm(CloseForm):
     def __init__(self, *args: Any, vaccines: QuerySet[Vaccine], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["vaccine"]
-        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 (declared above)
+        if not isinstance(field, forms.ModelChoiceField):  # declared above
+            raise TypeError(f"{field!r} is not a ModelChoiceField")
         field.queryset = vaccines
 
 

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from vaxbook.accounts.current import signed_in_user
 from vaxbook.accounts.models import User
 from vaxbook.accounts.staff import staff_required
 from vaxbook.centres import reports, services, slot_generation
@@ -74,9 +75,7 @@ def manager_page(view: View) -> View:
 
 
 def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 (staff_required guarantees it)
-    return user
+    return signed_in_user(request)
 
 
 def _status(*forms_: forms.Form | None) -> int:
