@@ -41,6 +41,7 @@ from vaxbook.checkin.services import mark_remaining_no_shows
 from vaxbook.checkin.validation import Outcome, Validation, check_in_with, validate
 from vaxbook.core import ratelimit
 from vaxbook.core.clients import client_address
+from vaxbook.core.permissions_policy import camera_allowed
 
 # What each outcome tells the person at the desk: a headline, what to do, and its colour.
 OUTCOME_WORDS: dict[Outcome, tuple[Any, Any, str]] = {
@@ -95,6 +96,7 @@ JUST_CHECKED_IN = (_("Checked in"), _("The person is checked in for their dose."
 
 @require_http_methods(["GET", "POST"])
 @staff_required
+@camera_allowed  # the QR scanner
 def validate_page(request: HttpRequest, centre_id: int) -> HttpResponse:
     """The form; on POST, what the presented code or reference means here now."""
     return _answer(request, centre_id, validate, checking_in=False)
@@ -102,6 +104,7 @@ def validate_page(request: HttpRequest, centre_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required
+@camera_allowed  # the QR scanner, for the next person
 def check_in_page(request: HttpRequest, centre_id: int) -> HttpResponse:
     """Check in the person whose code or reference was found valid, and say what happened."""
     return _answer(request, centre_id, check_in_with, checking_in=True)
