@@ -20,6 +20,12 @@ FALSE_WORDS = {"0", "false", "no", "off", ""}
 SQLITE_BUSY_TIMEOUT_S = 20
 # Seconds a request waits for Redis before going on without it.
 REDIS_TIMEOUT_S = 0.5
+# Seconds a request waits for a PostgreSQL connection from its process's pool, and for a new
+# connection to be made. The web server runs no more threads than the pool holds connections
+# (deploy/web), so a request waits only when the database is slow or gone: it then answers
+# 503 within the second instead of hanging (vaxbook.core.database.breaker).
+DATABASE_POOL_TIMEOUT_S = 0.5
+DATABASE_CONNECT_TIMEOUT_S = 2  # libpq's least: it reads 1 as 2
 # Runs of one statement on a PostgreSQL connection after which psycopg prepares it.
 PREPARE_THRESHOLD = 5
 
@@ -90,7 +96,8 @@ def database(url: str | None, *, var_dir: Path) -> dict[str, Any]:
         # so that two test runs on one machine do not share a database.
         config["TEST"] = {"NAME": str(var_dir / f"test-{os.getpid()}.sqlite3")}
     elif engine == "django.db.backends.postgresql":
-        config["ENGINE"] = "django.db.backends.postgresql"
+        # Django's backend with a circuit breaker: vaxbook/core/postgresql/base.py.
+        config["ENGINE"] = "vaxbook.core.postgresql"
         # psycopg 3's pool: a few connections per worker process, reused between requests.
         # The pool size bounds the connections each process opens, so many workers
         # never exhaust PostgreSQL's max_connections.
@@ -99,8 +106,9 @@ def database(url: str | None, *, var_dir: Path) -> dict[str, Any]:
             "pool": {
                 "min_size": int(os.environ.get("DATABASE_POOL_MIN", "1")),
                 "max_size": int(os.environ.get("DATABASE_POOL_MAX", "8")),
-                "timeout": 10,
+                "timeout": DATABASE_POOL_TIMEOUT_S,
             },
+            "connect_timeout": DATABASE_CONNECT_TIMEOUT_S,
         }
         # The server binds the parameters, and each statement a connection has run
         # PREPARE_THRESHOLD times is prepared once: PostgreSQL then skips parsing and

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "vaxbook.core.permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -53,6 +54,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "vaxbook.accounts.second_step.SecondStepMiddleware",
+    "vaxbook.accounts.sessions.StaffSessionMiddleware",
+    "vaxbook.core.devices.KnownDeviceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -121,7 +124,6 @@ STORAGES = {
 # demo over plain HTTP and says so with HTTPS=false. The TLS terminator (nginx) redirects
 # HTTP to HTTPS and sets X-Forwarded-Proto for Django.
 HTTPS = env.env_bool("HTTPS", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # A strict Content-Security-Policy: scripts, styles, images and requests from our own origin
 # only (static files are self-hosted), no inline script or style anywhere, no framing. QR
 # codes and icons inline as data: images. The staff scan page reads the camera with
@@ -144,9 +146,16 @@ SECURE_CSP = {
 # The name authenticator apps show next to the staff member's account.
 OTP_TOTP_ISSUER = "vaxbook"
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+# Only a proxy in front of the app may say that the request came over HTTPS: with none, the
+# header is the client's to forge.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT > 0 else None
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True
+# Sessions that passed the second factor (staff, on shared tablets): idle and absolute
+# limits, in seconds (vaxbook.accounts.sessions).
+STAFF_SESSION_IDLE_SECONDS = int(os.environ.get("STAFF_SESSION_IDLE_SECONDS", "1800"))
+STAFF_SESSION_MAX_SECONDS = int(os.environ.get("STAFF_SESSION_MAX_SECONDS", "43200"))
 SECURE_HSTS_SECONDS = 63072000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -203,7 +212,11 @@ API_TOKEN_LIFETIME_SECONDS = int(os.environ.get("API_TOKEN_LIFETIME_SECONDS", "4
 RATE_LIMITS = {
     "sign_in_address": os.environ.get("RATE_LIMIT_SIGN_IN_ADDRESS", "30/m"),
     "sign_in_account": os.environ.get("RATE_LIMIT_SIGN_IN_ACCOUNT", "10/m"),
+    # Sign-ins to an account from a browser that signed in to it before (vaxbook.core.devices).
+    "sign_in_device": os.environ.get("RATE_LIMIT_SIGN_IN_DEVICE", "10/m"),
     "register_address": os.environ.get("RATE_LIMIT_REGISTER_ADDRESS", "20/h"),
+    "password_reset_address": os.environ.get("RATE_LIMIT_PASSWORD_RESET_ADDRESS", "20/h"),
+    "password_reset_account": os.environ.get("RATE_LIMIT_PASSWORD_RESET_ACCOUNT", "3/h"),
     "booking_account": os.environ.get("RATE_LIMIT_BOOKING_ACCOUNT", "20/m"),
     "booking_address": os.environ.get("RATE_LIMIT_BOOKING_ADDRESS", "600/m"),
     "validation_account": os.environ.get("RATE_LIMIT_VALIDATION_ACCOUNT", "120/m"),

@@ -6,7 +6,9 @@ import pytest
 from django.conf import LazySettings
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
+from django.core.management import call_command
 from django.test import Client
+from django_tasks_db.models import DBTaskResult
 
 from tests.factories import CitizenFactory, UserFactory
 from tests.helpers import in_spanish
@@ -44,7 +46,13 @@ def test_sign_out_is_a_post_a_link_or_image_cannot_sign_anyone_out(citizen: Citi
 # --- password reset by email -------------------------------------------------------------
 
 
+def run_worker() -> None:
+    """What the background worker does: the reset emails are sent from there."""
+    call_command("run_worker", batch=True, startup_delay=False, verbosity=0)
+
+
 def reset_link(settings: LazySettings) -> str:
+    run_worker()
     (message,) = mail.outbox
     match = re.search(
         re.escape(settings.SITE_URL) + r"(/password-reset/[^\s]+/)", str(message.body)
@@ -53,6 +61,7 @@ def reset_link(settings: LazySettings) -> str:
     return match.group(1)
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection
 def test_a_forgotten_password_is_reset_through_a_link_sent_by_email(
     citizen: Citizen, settings: LazySettings
 ) -> None:
@@ -63,9 +72,10 @@ def test_a_forgotten_password_is_reset_through_a_link_sent_by_email(
     sent = client.post("/password-reset/", {"email": "ADA@example.org"}, follow=True)
 
     assert "Check your email" in sent.text
+    assert mail.outbox == []  # the worker sends it
+    link = reset_link(settings)
     assert mail.outbox[0].to == ["ada@example.org"]
     assert mail.outbox[0].subject == "Reset your vaxbook password"
-    link = reset_link(settings)
     form = client.get(link, follow=True)
     assert "Choose a new password" in form.text
     done = client.post(
@@ -81,22 +91,62 @@ def test_a_forgotten_password_is_reset_through_a_link_sent_by_email(
     assert "This link no longer works" in again.text
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection
 def test_an_unknown_address_gets_the_same_page_and_no_email() -> None:
     response = Client().post("/password-reset/", {"email": "nobody@example.org"}, follow=True)
     assert "Check your email" in response.text
+    run_worker()
     assert mail.outbox == []
 
 
+def test_a_known_and_an_unknown_address_take_the_same_path(citizen: Citizen) -> None:
+    # Both only enqueue the same task: the answer and its timing cannot tell them apart.
+    known = Client().post("/password-reset/", {"email": "ada@example.org"})
+    unknown = Client().post("/password-reset/", {"email": "nobody@example.org"})
+
+    assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
+    assert DBTaskResult.objects.filter(task_path__endswith="send_password_reset").count() == 2
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection
+def test_resets_to_one_address_are_limited_without_telling(citizen: Citizen, settings) -> None:
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_reset_account": "3/h"}
+    for address in ["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4"]:
+        response = Client(REMOTE_ADDR=address).post(
+            "/password-reset/", {"email": "ada@example.org"}, follow=True
+        )
+        assert "Check your email" in response.text
+
+    run_worker()
+    assert len(mail.outbox) == 3
+
+
+def test_resets_from_one_client_address_are_limited(settings) -> None:
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_reset_address": "2/h"}
+    client = Client()
+    for n in range(2):
+        assert client.post("/password-reset/", {"email": f"p{n}@example.org"}).status_code == 302
+
+    refused = client.post("/password-reset/", {"email": "p3@example.org"})
+
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+
+
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection
 def test_the_reset_email_is_in_the_language_of_the_page(
     citizen: Citizen, settings: LazySettings
 ) -> None:
     client = in_spanish(Client())
     client.post("/password-reset/", {"email": "ada@example.org"})
+    run_worker()
     (message,) = mail.outbox
     assert message.subject == "Restablezca su contraseña de vaxbook"
     assert "Para elegir una contraseña nueva" in message.body
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     ("email", "message"),
     [("", "Enter your email address."), ("not-an-address", "name@example.org")],
@@ -107,9 +157,11 @@ def test_a_bad_address_on_the_reset_page_gets_an_error_summary(email: str, messa
     assert "<title>Error:" in response.text
     assert 'href="#id_email"' in response.text
     assert message in response.text
+    run_worker()
     assert mail.outbox == []
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection
 def test_a_weak_new_password_is_refused_with_the_reason(
     citizen: Citizen, settings: LazySettings
 ) -> None:

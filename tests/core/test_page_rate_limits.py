@@ -1,6 +1,7 @@
 """Rate limits on the pages: sign-in, registration and booking (the API has its own tests)."""
 
 import pytest
+from django.test import Client
 
 from tests.factories import CentreFactory, CitizenFactory, SlotFactory, staff_at
 from tests.staff_clients import password_only_client
@@ -8,6 +9,8 @@ from vaxbook.accounts.models import User
 from vaxbook.bookings.models import Appointment
 
 pytestmark = pytest.mark.django_db
+
+PASSWORD = "a-long-test-password"  # the factories'
 
 
 @pytest.fixture(autouse=True)
@@ -73,3 +76,50 @@ def test_code_guesses_count_per_staff_account_not_for_all_staff_together():
     ]
     assert statuses[-1] == 429
     assert clients[colleague].post("/staff/verify/", {"code": "000000"}).status_code == 400
+
+
+def test_guesses_from_elsewhere_do_not_lock_the_owner_out_of_a_browser_they_used(client):
+    CitizenFactory(user__email="ada@example.org")
+    owner = client
+    assert (
+        owner.post("/sign-in/", {"username": "ada@example.org", "password": PASSWORD}).status_code
+        == 302
+    )
+    owner.post("/sign-out/")
+
+    attacker = Client(REMOTE_ADDR="203.0.113.9")
+    for _ in range(5):
+        attacker.post("/sign-in/", {"username": "ada@example.org", "password": "guess"})
+    assert (
+        attacker.post(
+            "/sign-in/", {"username": "ada@example.org", "password": PASSWORD}
+        ).status_code
+        == 429
+    )  # the account's limit holds against everyone else, right password or not
+
+    again = owner.post("/sign-in/", {"username": "ada@example.org", "password": PASSWORD})
+    assert again.status_code == 302
+    assert owner.get("/appointments/").status_code == 200
+
+
+def test_a_known_browser_still_has_a_limit_of_its_own(client, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sign_in_device": "3/m"}
+    CitizenFactory(user__email="ada@example.org")
+    client.post("/sign-in/", {"username": "ada@example.org", "password": PASSWORD})
+    client.post("/sign-out/")
+    statuses = [
+        client.post("/sign-in/", {"username": "ada@example.org", "password": "no"}).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_a_forged_device_cookie_counts_as_an_unknown_browser(client):
+    CitizenFactory(user__email="ada@example.org")
+    client.cookies["vaxbook_device"] = "forged"
+    for _ in range(3):
+        client.post("/sign-in/", {"username": "ada@example.org", "password": "no"})
+    assert (
+        client.post("/sign-in/", {"username": "ada@example.org", "password": "no"}).status_code
+        == 429
+    )

@@ -19,3 +19,32 @@ def test_the_admin_needs_the_second_factor_not_only_the_password(client, admin_u
     assert refused.status_code == 302
     assert refused["Location"] == "/staff/verify/?next=%2Fadmin%2F"
     assert admin_client.get("/admin/").status_code == 200  # with the TOTP code
+
+
+def _features(response) -> dict[str, str]:
+    header = response.headers["Permissions-Policy"]
+    return dict(part.strip().split("=", 1) for part in header.split(","))
+
+
+@pytest.mark.parametrize("path", ["/", "/centres/", "/sign-in/", "/healthz", "/api/v1/vaccines"])
+def test_pages_may_not_use_the_camera_or_microphone(client, path):
+    features = _features(client.get(path))
+    assert features["camera"] == "()"
+    assert features["microphone"] == "()"
+    assert features["geolocation"] == "(self)"  # the centre search's "near me"
+
+
+def test_the_scan_page_alone_may_use_the_camera_of_our_own_origin(client):
+    from tests.factories import CentreFactory, staff_at
+    from tests.staff_clients import verified_client
+    from vaxbook.accounts.models import StaffRole
+
+    centre = CentreFactory()
+    staff = verified_client(staff_at(centre, StaffRole.RECEPTIONIST))
+
+    scan = staff.get(f"/staff/centres/{centre.pk}/validate/")
+    day = staff.get(f"/staff/centres/{centre.pk}/day/")
+
+    assert scan.status_code == 200
+    assert _features(scan)["camera"] == "(self)"
+    assert _features(day)["camera"] == "()"

@@ -600,3 +600,14 @@ def test_the_pages_and_the_services_messages_speak_spanish(site) -> None:
     # The service's refusal too (its wording is the centres catalogue's).
     assert "Generate at most" not in page
     assert "3653" in page
+
+
+@pytest.mark.parametrize("who", ["other_manager", "vaccinator", "receptionist"])
+def test_a_report_csv_with_wrong_parameters_is_refused_before_its_parameters_are_read(
+    site, who
+) -> None:
+    client = verified_client(getattr(site, who))
+    base = f"/staff/centres/{site.centre.pk}/manage/report.csv"
+
+    for url in [base, f"{base}?kind=nonsense", "/staff/reports.csv?first_day=junk"]:
+        assert status_of(client, url) == 404, url

@@ -17,7 +17,7 @@ from vaxbook.accounts.services import register_citizen
 from vaxbook.api import http, tokens
 from vaxbook.api.auth import bearer, caller, token
 from vaxbook.api.problems import ApiProblem, Problem
-from vaxbook.api.schemas import Email, Input, IsoDate, Output, Text
+from vaxbook.api.schemas import Email, FreeText, Input, IsoDate, Output, Text
 from vaxbook.core import ratelimit
 from vaxbook.core.clients import client_address
 
@@ -27,9 +27,9 @@ router = Router(tags=["accounts"])
 class RegistrationIn(Input):
     email: Email
     password: Text = Field(min_length=1, max_length=512)
-    full_name: Text = Field(min_length=1, max_length=200)
+    full_name: FreeText = Field(min_length=1, max_length=200)
     date_of_birth: IsoDate
-    phone: Text = Field("", max_length=32)
+    phone: FreeText = Field("", max_length=32)
 
 
 class TokenIn(Input):

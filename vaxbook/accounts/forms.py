@@ -1,11 +1,19 @@
+import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from vaxbook.accounts import tasks
 from vaxbook.accounts.models import Citizen
+from vaxbook.core import ratelimit
+from vaxbook.core.text import TextField
+
+logger = logging.getLogger(__name__)
 
 PASSWORD_HINT = _("At least 8 characters, not only numbers, not a common password.")
 EMAIL_ERRORS = {
@@ -35,7 +43,7 @@ class RegistrationForm(forms.Form):
         help_text=PASSWORD_HINT,
         error_messages={"required": _("Enter a password.")},
     )
-    full_name = forms.CharField(
+    full_name = TextField(
         label=_("Full name"),
         max_length=200,
         error_messages=NAME_ERRORS,
@@ -47,7 +55,7 @@ class RegistrationForm(forms.Form):
         error_messages=DATE_OF_BIRTH_ERRORS,
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
     )
-    phone = forms.CharField(
+    phone = TextField(
         label=_("Mobile phone (optional)"),
         max_length=32,
         required=False,
@@ -79,8 +87,12 @@ class SignInForm(auth_forms.AuthenticationForm):
 
 
 class PasswordResetForm(auth_forms.PasswordResetForm):
-    """Django's password reset by email. The link in the email starts with SITE_URL, the
-    service's public address, not with whatever host the request named."""
+    """Django's password reset by email, sent by the worker (vaxbook.accounts.tasks): the
+    page enqueues the same task whether or not the address has an account, and answers
+    the same. A few resets per address typed and hour (RATE_LIMITS "password_reset_account")
+    are sent; beyond that the page still says "check your email" and nothing is sent, so
+    nobody can flood an inbox or learn anything. The link in the email starts with SITE_URL,
+    the service's public address, not with whatever host the request named."""
 
     email = forms.EmailField(
         label=_("Email address"),
@@ -88,6 +100,26 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         error_messages=EMAIL_ERRORS,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
     )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        email = self.cleaned_data["email"].strip().lower()
+        try:
+            ratelimit.hit(*ratelimit.password_reset_account(email))
+        except ratelimit.RateLimited:
+            logger.info("Password reset not sent: too many for one address this hour.")
+            return
+        tasks.send_password_reset.enqueue(email=email, language=get_language())
+
+    def send_reset_email(self) -> None:
+        """Send the link now (the worker's task calls this). The worker has no request:
+        the address comes from SITE_URL."""
+        site = urlsplit(settings.SITE_URL)
+        super().save(
+            domain_override=site.netloc,
+            use_https=site.scheme == "https",
+            subject_template_name="accounts/email/password_reset_subject.txt",
+            email_template_name="accounts/email/password_reset.txt",
+        )
 
     def send_mail(
         self,
@@ -130,13 +162,13 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
 class DetailsForm(forms.Form):
     """Parses the change-details page; the rules are in accounts.services."""
 
-    full_name = forms.CharField(
+    full_name = TextField(
         label=_("Full name"),
         max_length=200,
         error_messages=NAME_ERRORS,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    phone = forms.CharField(
+    phone = TextField(
         label=_("Mobile phone (optional)"),
         max_length=32,
         required=False,

@@ -2,7 +2,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from vaxbook.accounts import forms, views
-from vaxbook.core.ratelimit import limit_posts, register_limits, sign_in_limits
+from vaxbook.core.ratelimit import (
+    limit_posts,
+    password_reset_limits,
+    register_limits,
+    sign_in_limits,
+)
 
 urlpatterns = [
     path("register/", limit_posts(register_limits)(views.register), name="register"),
@@ -44,12 +49,13 @@ urlpatterns = [
     ),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="accounts/password_reset.html",
-            form_class=forms.PasswordResetForm,
-            email_template_name="accounts/email/password_reset.txt",
-            subject_template_name="accounts/email/password_reset_subject.txt",
-            success_url=reverse_lazy("password_reset_sent"),
+        # The form enqueues the email for the worker (accounts/tasks.py).
+        limit_posts(password_reset_limits)(
+            auth_views.PasswordResetView.as_view(
+                template_name="accounts/password_reset.html",
+                form_class=forms.PasswordResetForm,
+                success_url=reverse_lazy("password_reset_sent"),
+            )
         ),
         name="password_reset",
     ),

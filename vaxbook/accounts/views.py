@@ -12,8 +12,9 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_http_methods
 
 from vaxbook.accounts import data_rights, services
+from vaxbook.accounts.current import signed_in_user
 from vaxbook.accounts.forms import DeleteAccountForm, DetailsForm, RegistrationForm
-from vaxbook.accounts.models import Citizen, User
+from vaxbook.accounts.models import Citizen
 
 
 @require_http_methods(["GET", "POST"])
@@ -61,7 +62,7 @@ def change_details(request: HttpRequest) -> HttpResponse:
 @login_required
 def data_export(request: HttpRequest) -> HttpResponse:
     """Everything kept about the signed-in person, as a JSON file to download."""
-    data = data_rights.export_personal_data(user=_signed_in(request))
+    data = data_rights.export_personal_data(user=signed_in_user(request))
     response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
     response["Content-Disposition"] = 'attachment; filename="vaxbook-my-data.json"'
     response["Cache-Control"] = "no-store, private"
@@ -71,7 +72,7 @@ def data_export(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def delete_account(request: HttpRequest) -> HttpResponse:
-    user = _signed_in(request)
+    user = signed_in_user(request)
     form = DeleteAccountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -85,15 +86,8 @@ def delete_account(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/delete_account.html", {"form": form}, status=status)
 
 
-def _signed_in(request: HttpRequest) -> User:
-    if not isinstance(request.user, User):  # login_required lets nobody else through
-        raise Http404
-    return request.user
-
-
 def _own_citizen(request: HttpRequest) -> Citizen | None:
-    assert isinstance(request.user, User)  # noqa: S101 (login_required guarantees it)
-    return Citizen.objects.filter(user=request.user).first()
+    return Citizen.objects.filter(user=signed_in_user(request)).first()
 
 
 def _add_errors(form: Form, error: ValidationError) -> None:

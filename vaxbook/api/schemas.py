@@ -4,6 +4,7 @@ store, and the public representation of centres, vaccines, slots and appointment
 Inputs refuse unknown fields (`Input`), integers sent as strings or booleans (`Id`,
 `StrictInt`), dates that are not `YYYY-MM-DD` strings, and text with a NUL or an unpaired
 surrogate, which PostgreSQL cannot store: each is a 422 naming the field, never a 500.
+Text people type (`FreeText`) is normalised and refuses control and format characters.
 
 Times are ISO 8601 with the offset of the centre's time zone (the local time people see).
 """
@@ -22,6 +23,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 from vaxbook.accounts.models import User
 from vaxbook.bookings.models import Appointment
 from vaxbook.centres.models import Centre, Slot, Vaccine
+from vaxbook.core.text import UnsafeText, clean_text
 from vaxbook.credentials.tokens import AppointmentTooFarAhead, issue_token
 
 # The largest id a 64-bit primary key holds: a larger one is refused before the database
@@ -43,6 +45,13 @@ def _storable(text: str) -> str:
     except UnicodeEncodeError:
         raise ValueError(_("Text must be valid Unicode.")) from None
     return text
+
+
+def _free_text(text: str) -> str:
+    try:
+        return clean_text(text)
+    except UnsafeText as unsafe:
+        raise ValueError(unsafe.message) from None
 
 
 def _date_string(value: object) -> object:
@@ -79,6 +88,10 @@ def _plausible_moment(value: dt.datetime) -> dt.datetime:
 
 
 Text = Annotated[str, AfterValidator(_storable)]
+# What people type (names, phones, lot numbers, searches): NFC, no control or format
+# characters (vaxbook.core.text, the rule the web forms follow too). Not for passwords,
+# codes or tokens, which are compared as sent.
+FreeText = Annotated[Text, AfterValidator(_free_text)]
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 IsoDate = Annotated[dt.date, BeforeValidator(_date_string)]
 SearchDate = Annotated[IsoDate, AfterValidator(_searchable_date)]

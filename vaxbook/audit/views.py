@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET
 
-from vaxbook.accounts.models import User
+from vaxbook.accounts.current import signed_in_user
 from vaxbook.accounts.staff import staff_required
 from vaxbook.audit.queries import centre_log, may_read_centre_log, references_of
 from vaxbook.centres.models import Centre
@@ -37,8 +37,7 @@ OUTCOME_LABELS: dict[str, Any] = {
 @require_GET
 @staff_required
 def centre_log_page(request: HttpRequest, centre_id: int) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 (staff_required guarantees it)
+    user = signed_in_user(request)
     if not may_read_centre_log(user, centre_id):
         raise Http404
     centre = get_object_or_404(Centre, pk=centre_id)

@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from vaxbook.accounts.models import Citizen, User
+from vaxbook.accounts.current import signed_in_user
+from vaxbook.accounts.models import Citizen
 from vaxbook.bookings import eligibility_check, queries, services
 from vaxbook.bookings.errors import AlreadyBooked, AppointmentNotFound, SlotFull, SlotUnavailable
 from vaxbook.bookings.forms import EligibilityCheckForm, initial_for
@@ -29,9 +30,9 @@ from vaxbook.notifications.calendar import appointment_ics
 
 
 def _own(request: HttpRequest, appointment_id: uuid.UUID) -> Appointment:
-    assert isinstance(request.user, User)  # noqa: S101 (login_required guarantees it)
+    user = signed_in_user(request)
     try:
-        return queries.own_appointment(user=request.user, appointment_id=appointment_id)
+        return queries.own_appointment(user=user, appointment_id=appointment_id)
     except AppointmentNotFound:
         raise Http404 from None
 
@@ -39,8 +40,7 @@ def _own(request: HttpRequest, appointment_id: uuid.UUID) -> Appointment:
 @require_GET
 @login_required
 def appointment_list(request: HttpRequest) -> HttpResponse:
-    assert isinstance(request.user, User)  # noqa: S101 (login_required guarantees it)
-    appointments = queries.own_appointments(request.user)
+    appointments = queries.own_appointments(signed_in_user(request))
     return render(request, "bookings/appointment_list.html", {"appointments": appointments})
 
 

@@ -18,10 +18,10 @@ from vaxbook.api.problems import Problem
 from vaxbook.api.schemas import (
     MAX_ID,
     CentreOut,
+    FreeText,
     Output,
     SearchDate,
     SlotOut,
-    Text,
     VaccineOut,
 )
 from vaxbook.centres import queries
@@ -74,7 +74,7 @@ class CentrePage(Output):
 
 
 class CentreQuery(http.PageQuery):
-    q: Text = Field("", max_length=100, description="Part of a name or town, or a postcode.")
+    q: FreeText = Field("", max_length=100, description="Part of a name or town, or a postcode.")
     vaccine: int | None = Field(
         None, ge=1, le=MAX_ID, description="Only centres with free places for this vaccine id."
     )

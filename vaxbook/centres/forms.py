@@ -6,12 +6,13 @@ from django.utils.translation import gettext_lazy as _
 
 from vaxbook.centres.models import Vaccine
 from vaxbook.centres.queries import Position
+from vaxbook.core.text import TextField
 
 
 class CentreSearchForm(forms.Form):
     """Parses the search for a centre; the search itself is centres.queries.find_centres."""
 
-    q = forms.CharField(
+    q = TextField(
         label=_("Town, postcode or centre name"),
         max_length=100,
         required=False,

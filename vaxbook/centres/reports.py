@@ -305,6 +305,14 @@ def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value))
 
 
+def check_may_report(*, user: Any, centre_id: int | None) -> None:
+    """NotPermitted (CentreNotFound for a centre that does not exist or is not theirs)
+    unless `user` may see the report of `centre_id`, or of every centre for None. The
+    interfaces call it before they parse a report's parameters: someone refused learns
+    nothing about them."""
+    _centres_in_scope(user, centre_id)
+
+
 def _centres_in_scope(user: Any, centre_id: int | None) -> list[int] | None:
     """[centre_id] if `user` manages it; None (every centre) for an administrator asking
     for all of them."""

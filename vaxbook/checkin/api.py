@@ -26,6 +26,7 @@ from vaxbook.api.problems import ApiProblem, Problem
 from vaxbook.api.schemas import (
     AppointmentSlot,
     CentreOut,
+    FreeText,
     Id,
     Input,
     Moment,
@@ -114,7 +115,7 @@ class ValidationOut(Output):
 
 
 class VaccinationIn(Input):
-    lot_number: Text = Field(min_length=1, max_length=LOT_NUMBER_MAX_LENGTH)
+    lot_number: FreeText = Field(min_length=1, max_length=LOT_NUMBER_MAX_LENGTH)
     injection_site: InjectionSite | None = None
     administered_at: Moment | None = Field(
         None, description="When the dose was given, with its offset; now by default."

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vaxbook.bookings import references
 from vaxbook.bookings.models import LOT_NUMBER_MAX_LENGTH, InjectionSite
+from vaxbook.core.text import TextField
 
 # A confirmation token is a few hundred characters; anything much longer is junk from a
 # scanner, refused with a message before any work.
@@ -89,7 +90,7 @@ class ReferenceSearchForm(forms.Form):
 
 
 class SurnameSearchForm(forms.Form):
-    surname = forms.CharField(
+    surname = TextField(
         label=_("Surname"),
         max_length=100,
         error_messages={
@@ -117,7 +118,7 @@ class VaccinationForm(forms.Form):
     """The dose given. The vaccine is the appointment's; the time is the centre's local
     time, converted by the view (the form does not know the centre)."""
 
-    lot_number = forms.CharField(
+    lot_number = TextField(
         label=_("Lot number"),
         max_length=LOT_NUMBER_MAX_LENGTH,
         help_text=_("As printed on the vial."),

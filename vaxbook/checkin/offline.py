@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from vaxbook.accounts.current import signed_in_user
 from vaxbook.accounts.models import User
 from vaxbook.accounts.staff import staff_required
 from vaxbook.bookings.errors import NotPermitted
@@ -174,8 +175,7 @@ def day_json(request: HttpRequest, centre_id: int) -> HttpResponse:
 @staff_required
 def check_ins_json(request: HttpRequest, centre_id: int) -> HttpResponse:
     """Check in what a device queued offline; the outcome of each, in the order sent."""
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 (staff_required guarantees it)
+    user = signed_in_user(request)
     if request.content_type != "application/json":
         return _problem(415, "unsupported_media_type", _("Send the check-ins as JSON."))
     try:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from vaxbook.accounts.current import signed_in_user
 from vaxbook.accounts.models import StaffStep, User
 from vaxbook.accounts.staff import staff_required
 from vaxbook.audit.queries import may_read_centre_log
@@ -40,6 +41,7 @@ from vaxbook.checkin.services import mark_remaining_no_shows
 from vaxbook.checkin.validation import Outcome, Validation, check_in_with, validate
 from vaxbook.core import ratelimit
 from vaxbook.core.clients import client_address
+from vaxbook.core.permissions_policy import camera_allowed
 
 # What each outcome tells the person at the desk: a headline, what to do, and its colour.
 OUTCOME_WORDS: dict[Outcome, tuple[Any, Any, str]] = {
@@ -94,6 +96,7 @@ JUST_CHECKED_IN = (_("Checked in"), _("The person is checked in for their dose."
 
 @require_http_methods(["GET", "POST"])
 @staff_required
+@camera_allowed  # the QR scanner
 def validate_page(request: HttpRequest, centre_id: int) -> HttpResponse:
     """The form; on POST, what the presented code or reference means here now."""
     return _answer(request, centre_id, validate, checking_in=False)
@@ -101,6 +104,7 @@ def validate_page(request: HttpRequest, centre_id: int) -> HttpResponse:
 
 @require_POST
 @staff_required
+@camera_allowed  # the QR scanner, for the next person
 def check_in_page(request: HttpRequest, centre_id: int) -> HttpResponse:
     """Check in the person whose code or reference was found valid, and say what happened."""
     return _answer(request, centre_id, check_in_with, checking_in=True)
@@ -113,8 +117,7 @@ def _answer(
     *,
     checking_in: bool,
 ) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 (staff_required guarantees it)
+    user = signed_in_user(request)
     centre = get_object_or_404(Centre, pk=centre_id)
     form = PresentedForm(request.POST if request.method == "POST" else None)
     context: dict[str, Any] = {"centre": centre, "form": form, "checking_in": checking_in}
@@ -190,8 +193,7 @@ def _too_many_requests(
 def day_page(request: HttpRequest, centre_id: int) -> HttpResponse:
     """The appointments of one local day at the centre (today unless ?date= says), their
     counts, and a search by reference or by surname and date of birth within that list."""
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 (staff_required guarantees it)
+    user = signed_in_user(request)
     centre = get_object_or_404(Centre, pk=centre_id)
     day_form = DayForm(request.GET)
     reference_form = ReferenceSearchForm(request.GET if "reference" in request.GET else None)
@@ -253,8 +255,7 @@ def day_page(request: HttpRequest, centre_id: int) -> HttpResponse:
 def no_shows_page(request: HttpRequest, centre_id: int) -> HttpResponse:
     """Managers, at the end of a day: GET lists who would be marked as a no-show (booked,
     their slot over) and asks to confirm; POST marks them."""
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 (staff_required guarantees it)
+    user = signed_in_user(request)
     if not user.may_at(centre_id, StaffStep.MARK_NO_SHOW):
         raise Http404
     centre = get_object_or_404(Centre, pk=centre_id)
@@ -299,8 +300,7 @@ def record_dose_page(
 ) -> HttpResponse:
     """Vaccinators record the dose given to a checked-in person: the appointment's vaccine,
     the lot number, the injection site and the time (now unless changed)."""
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 (staff_required guarantees it)
+    user = signed_in_user(request)
     if not user.may_at(centre_id, StaffStep.VACCINATE):
         raise Http404
     appointment = queries.appointment_at(centre_id, appointment_id)

@@ -2,6 +2,8 @@
 may retry (a 503), not a bug (a 500)."""
 
 import sqlite3
+import threading
+import time
 
 from django.db import InterfaceError, OperationalError
 
@@ -46,3 +48,47 @@ def _out_of_reach(error: OperationalError | InterfaceError) -> bool:
     # connection free in the pool in time.
     sqlstate = getattr(driver_error, "sqlstate", None)
     return sqlstate is None or sqlstate.startswith(POSTGRES_UNAVAILABLE)
+
+
+class CircuitBreaker:
+    """Once a connection to the database has failed, the process stops waiting for it: for
+    `reprobe_after_s` seconds every new connection fails at once (a 503 in microseconds,
+    not a pool timeout per request). Then one caller tries again, the probe, while the
+    others keep failing fast until it succeeds (the circuit closes) or fails (it stays open
+    for another interval). One per process, shared by its threads."""
+
+    def __init__(self, *, reprobe_after_s: float) -> None:
+        self.reprobe_after_s = reprobe_after_s
+        self._lock = threading.Lock()
+        self._open_until: float | None = None
+
+    @property
+    def is_open(self) -> bool:
+        with self._lock:
+            return self._open_until is not None and time.monotonic() < self._open_until
+
+    def allow(self) -> bool:
+        """True if a connection may be tried now: the circuit is closed, or this caller is
+        the probe of an open one whose interval has passed."""
+        with self._lock:
+            if self._open_until is None:
+                return True
+            now = time.monotonic()
+            if now < self._open_until:
+                return False
+            # This caller probes; the others fail fast for another interval meanwhile.
+            self._open_until = now + self.reprobe_after_s
+            return True
+
+    def trip(self) -> None:
+        with self._lock:
+            self._open_until = time.monotonic() + self.reprobe_after_s
+
+    def reset(self) -> None:
+        with self._lock:
+            self._open_until = None
+
+
+# Seconds between two attempts to reach a database known to be down, per process.
+REPROBE_AFTER_S = 2.0
+breaker = CircuitBreaker(reprobe_after_s=REPROBE_AFTER_S)

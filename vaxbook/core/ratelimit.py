@@ -43,6 +43,7 @@ from django.shortcuts import render
 from redis.exceptions import RedisError
 
 from vaxbook.core.clients import client_address
+from vaxbook.core.devices import known_device
 
 logger = logging.getLogger(__name__)
 
@@ -202,8 +203,13 @@ def limit_posts(limits_of: LimitsOf) -> Callable[[View], View]:
 # name their limits here, so both count the same request the same way.
 
 
-def sign_in(address: str, account: str) -> list[Limit]:
-    """Password attempts, per client address and per account tried (password guessing)."""
+def sign_in(address: str, account: str, *, device: str | None = None) -> list[Limit]:
+    """Password attempts, per client address and per account tried (password guessing).
+    From a browser that signed in to the account before (`device`, vaxbook.core.devices),
+    per that browser instead of per account: guesses from elsewhere cannot lock the owner
+    out."""
+    if device is not None:
+        return [Limit("sign_in_address", address), Limit("sign_in_device", device)]
     return [
         Limit("sign_in_address", address),
         Limit("sign_in_account", account.strip().lower()),
@@ -214,6 +220,17 @@ def code_check(address: str, user_id: int | None) -> list[Limit]:
     """Second-factor codes, per client address and per signed-in account (code guessing;
     django-otp also slows down wrong codes per device)."""
     return [Limit("sign_in_address", address), Limit("sign_in_account", f"user:{user_id}")]
+
+
+def password_reset_address(address: str) -> list[Limit]:
+    """Reset requests per client address (one client asking for many addresses)."""
+    return [Limit("password_reset_address", address)]
+
+
+def password_reset_account(email: str) -> list[Limit]:
+    """Reset emails per address typed, whether or not it has an account (one inbox
+    flooded); counted by the form, which then sends nothing and answers the same."""
+    return [Limit("password_reset_account", email.strip().lower())]
 
 
 def registration(address: str) -> list[Limit]:
@@ -231,11 +248,16 @@ def validation(address: str, user_id: int | None) -> list[Limit]:
 
 
 def sign_in_limits(request: HttpRequest) -> list[Limit]:
-    return sign_in(client_address(request), str(request.POST.get("username", "")))
+    account = str(request.POST.get("username", ""))
+    return sign_in(client_address(request), account, device=known_device(request, account))
 
 
 def code_check_limits(request: HttpRequest) -> list[Limit]:
     return code_check(client_address(request), request.user.pk)
+
+
+def password_reset_limits(request: HttpRequest) -> list[Limit]:
+    return password_reset_address(client_address(request))
 
 
 def register_limits(request: HttpRequest) -> list[Limit]:

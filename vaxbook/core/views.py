@@ -1,28 +1,59 @@
 import logging
 
 from django.db import DatabaseError, connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from vaxbook.api.problems import RETRY_AFTER_UNAVAILABLE_S
 from vaxbook.bookings.forms import EligibilityCheckForm, initial_for
 from vaxbook.centres.models import Centre
 
 logger = logging.getLogger(__name__)
 
 
+# How long /healthz waits for SQLite's write lock. Readers never wait in WAL mode, so only a
+# write shows a writer that holds the lock for longer than this: every booking waits then.
+HEALTH_LOCK_WAIT_MS = 1000
+
+
+def database_health(db: BaseDatabaseWrapper) -> str:
+    """ "ok", or why `db` cannot serve: "unreachable" (PostgreSQL gone, or known to be gone
+    by the circuit breaker: then at once), "locked" (SQLite's write lock held)."""
+    try:
+        with db.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            # Inside a transaction (a test's) the connection holds the lock already.
+            if db.vendor == "sqlite" and not db.in_atomic_block:
+                cursor.execute("PRAGMA busy_timeout")
+                busy_timeout = int(cursor.fetchone()[0])
+                cursor.execute(f"PRAGMA busy_timeout = {HEALTH_LOCK_WAIT_MS:d}")
+                try:
+                    cursor.execute("BEGIN IMMEDIATE")  # the write lock, as a booking takes it
+                    cursor.execute("ROLLBACK")
+                except DatabaseError as error:
+                    logger.warning("Health check: database locked: %s", error)
+                    return "locked"
+                finally:
+                    cursor.execute(f"PRAGMA busy_timeout = {busy_timeout:d}")
+    except DatabaseError as error:
+        logger.warning("Health check: database unreachable: %s", error)
+        return "unreachable"
+    return "ok"
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 once the database answers, 503 while it does not: for load balancers and `make run`."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except DatabaseError as error:
-        logger.warning("Health check: database unreachable: %s", error)
-        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+    state = database_health(connection)
+    if state != "ok":
+        response = JsonResponse({"status": "unavailable", "database": state}, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE_S)
+        return response
     return JsonResponse({"status": "ok", "database": "ok"})
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from vaxbook.accounts.models import StaffRole
 from vaxbook.centres.models import Vaccine, Weekday
 from vaxbook.centres.services import CentreDetails, TemplateDetails
+from vaxbook.core.text import TextField
 
 
 class DateInput(forms.DateInput):
@@ -76,21 +77,21 @@ def _degrees(
 
 
 class CentreForm(forms.Form):
-    name = forms.CharField(
+    name = TextField(
         label=_("Name"), max_length=200, error_messages=_required(_("Enter the centre's name."))
     )
-    address = forms.CharField(
+    address = TextField(
         label=_("Address"),
         max_length=300,
         error_messages=_required(_("Enter the centre's street address.")),
     )
-    postcode = forms.CharField(
+    postcode = TextField(
         label=_("Postcode"), max_length=16, error_messages=_required(_("Enter the postcode."))
     )
-    town = forms.CharField(
+    town = TextField(
         label=_("Town"), max_length=100, error_messages=_required(_("Enter the town."))
     )
-    phone = forms.CharField(
+    phone = TextField(
         label=_("Telephone (optional)"),
         max_length=32,
         required=False,
@@ -114,7 +115,7 @@ class CentreForm(forms.Form):
         too_precise=_("Enter the longitude with at most 5 decimal places."),
         out_of_range=_("The longitude is between -180 and 180."),
     )
-    time_zone = forms.CharField(
+    time_zone = TextField(
         label=_("Time zone"),
         help_text=_("The IANA name of the centre's time zone, like Europe/Madrid."),
         max_length=64,
@@ -211,7 +212,8 @@ class TemplateForm(forms.Form):
     def __init__(self, *args: Any, vaccines: QuerySet[Vaccine], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["vaccine_id"]
-        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 (declared above)
+        if not isinstance(field, forms.ModelChoiceField):  # declared above
+            raise TypeError(f"{field!r} is not a ModelChoiceField")
         field.queryset = vaccines
 
     def details(self) -> TemplateDetails:
@@ -264,12 +266,14 @@ class DayPlacesForm(PlacesForm):
     def __init__(self, *args: Any, vaccines: QuerySet[Vaccine], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["vaccine"]
-        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 (declared above)
+        if not isinstance(field, forms.ModelChoiceField):  # declared above
+            raise TypeError(f"{field!r} is not a ModelChoiceField")
         field.queryset = vaccines
 
 
 class CloseForm(forms.Form):
-    reason = forms.CharField(
+    reason = TextField(
+        multiline=True,
         label=_("Reason"),
         help_text=_(
             "Sent to every person whose appointment is cancelled, so write it for them: "
@@ -301,7 +305,8 @@ class CloseDayForm(CloseForm):
     def __init__(self, *args: Any, vaccines: QuerySet[Vaccine], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["vaccine"]
-        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 (declared above)
+        if not isinstance(field, forms.ModelChoiceField):  # declared above
+            raise TypeError(f"{field!r} is not a ModelChoiceField")
         field.queryset = vaccines
 
 

@@ -28,6 +28,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vaxbook.accounts import enrolment
+from vaxbook.accounts.current import signed_in_user
 from vaxbook.accounts.models import User
 from vaxbook.accounts.staff import staff_required
 from vaxbook.centres import reports, services, slot_generation
@@ -75,9 +76,7 @@ def manager_page(view: View) -> View:
 
 
 def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)  # noqa: S101 (staff_required guarantees it)
-    return user
+    return signed_in_user(request)
 
 
 def _status(*forms_: forms.Form | None) -> int:
@@ -683,6 +682,9 @@ def _csv(request: HttpRequest, centre_id: int | None) -> HttpResponseBase:
     day, `kind=slots` one row per slot. Machine-readable: ISO dates, 24-hour local times,
     ratios as decimals, column names in English."""
     user = _user(request)
+    # Permission first: a vaccinator is refused (404) before being told the parameters are
+    # wrong.
+    reports.check_may_report(user=user, centre_id=centre_id)
     form = DayRangeForm(request.GET)
     kind = request.GET.get("kind", "days")
     if kind not in {"days", "slots"} or not form.is_valid():
