@@ -4,7 +4,7 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from vaxbook.bookings.forms import EligibilityCheckForm, initial_for
 from vaxbook.centres.models import Centre
@@ -13,9 +13,10 @@ logger = logging.getLogger(__name__)
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 once the database answers, 503 while it does not: for load balancers and `make run`."""
+    """200 once the database answers, 503 while it does not: for load balancers, uptime
+    checkers (which often ask with HEAD: the same check, the same status) and `make run`."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
