@@ -13,8 +13,10 @@ from tests.factories import (
     SlotFactory,
     UserFactory,
     VaccineFactory,
+    staff_at,
     tomorrow_at,
 )
+from tests.helpers import in_spanish
 from vaxbook.bookings import queries as booking_queries
 from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment
@@ -538,3 +540,88 @@ def test_a_form_without_its_csrf_token_changes_nothing_and_says_why(citizen_clie
     assert (appointment.status, appointment.slot_id) == ("booked", slot.pk)
     assert Appointment.objects.filter(person=person).count() == 1
     assert Slot.objects.get(pk=later.pk).booked == 0
+
+
+def given_dose_one(person, time_machine):
+    """Dose 1 of Comirnaty (21 days to dose 2) booked for tomorrow 10:00 and given then."""
+    slot = SlotFactory(centre__name="Centro Norte")
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    nurse = staff_at(slot.centre)
+    time_machine.move_to(slot.starts_at + dt.timedelta(minutes=5), tick=False)
+    services.check_in(appointment_id=appointment.pk, staff=nurse)
+    services.record_vaccination(appointment_id=appointment.pk, staff=nurse, lot_number="FA4597")
+    return appointment, slot
+
+
+def test_after_the_dose_the_page_shows_the_record_and_invites_the_next_dose(
+    citizen_client, time_machine
+):
+    person, client = citizen_client
+    appointment, slot = given_dose_one(person, time_machine)
+    due = slot.starts_at.date() + dt.timedelta(days=21)
+
+    page = client.get(f"/appointments/{appointment.pk}/").text
+
+    assert "Your vaccination record" in page
+    assert "FA4597" in page
+    assert "Centro Norte" in page
+    assert "Show this code at the centre" not in page
+    assert "<svg" not in page
+    assert "Add to calendar" not in page
+    assert "Your dose 2 of Comirnaty is due from" in page
+    assert f'href="/centres/{slot.centre.pk}/?date={due.isoformat()}"' in page
+
+
+def test_after_the_dose_the_list_shows_the_record_and_invites_the_next_dose(
+    citizen_client, time_machine
+):
+    person, client = citizen_client
+    given_dose_one(person, time_machine)
+
+    page = client.get("/appointments/").text
+
+    assert "given on" in page
+    assert "lot FA4597" in page
+    assert "Book dose 2" in page
+
+
+def test_once_the_next_dose_is_booked_no_invitation_remains(citizen_client, time_machine):
+    person, client = citizen_client
+    appointment, slot = given_dose_one(person, time_machine)
+    later = SlotFactory(
+        centre=slot.centre, starts_at=slot.starts_at + dt.timedelta(days=22), capacity=3
+    )
+    services.book_appointment(person=person, slot_id=later.pk, dose_number=2)
+
+    assert "Book dose 2" not in client.get("/appointments/").text
+    assert "Book dose 2" not in client.get(f"/appointments/{appointment.pk}/").text
+
+
+def test_the_last_dose_of_a_course_invites_nothing(citizen_client, time_machine):
+    person, client = citizen_client
+    slot = SlotFactory(vaccine=VaccineFactory(name="Jcovden", doses_in_primary_course=1))
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    nurse = staff_at(slot.centre)
+    time_machine.move_to(slot.starts_at, tick=False)
+    services.check_in(appointment_id=appointment.pk, staff=nurse)
+    services.record_vaccination(appointment_id=appointment.pk, staff=nurse, lot_number="XD955")
+
+    page = client.get(f"/appointments/{appointment.pk}/").text
+    assert "XD955" in page
+    assert "Your next dose" not in page
+
+
+def test_the_dose_record_and_the_next_dose_in_spanish(citizen_client, time_machine):
+    person, client = citizen_client
+    appointment, _ = given_dose_one(person, time_machine)
+    client = in_spanish(client)
+
+    page = client.get(f"/appointments/{appointment.pk}/").text
+    listing = client.get("/appointments/").text
+
+    assert "Su registro de vacunación" in page
+    assert "Número de lote" in page
+    assert "Su dosis 2 de Comirnaty puede ponerse a partir del" in page
+    assert "Reservar la dosis 2" in page
+    assert "administrada el" in listing
+    assert "Reservar la dosis 2" in listing

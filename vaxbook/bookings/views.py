@@ -41,17 +41,24 @@ def _own(request: HttpRequest, appointment_id: uuid.UUID) -> Appointment:
 def appointment_list(request: HttpRequest) -> HttpResponse:
     assert isinstance(request.user, User)  # noqa: S101 (login_required guarantees it)
     appointments = queries.own_appointments(request.user)
-    return render(request, "bookings/appointment_list.html", {"appointments": appointments})
+    due = queries.next_doses_due(appointments)
+    rows = [(appointment, due.get(appointment.pk)) for appointment in appointments]
+    return render(request, "bookings/appointment_list.html", {"rows": rows})
 
 
 @require_GET
 @login_required
 def appointment_detail(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     appointment = _own(request, appointment_id)
-    qr = qr_svg(issue_token(appointment)) if appointment.is_live else ""
-    return render(
-        request, "bookings/appointment_detail.html", {"appointment": appointment, "qr": qr}
-    )
+    context: dict[str, object] = {"appointment": appointment}
+    if appointment.status == AppointmentStatus.VACCINATED:
+        # The dose record replaces the confirmation; the next dose, if one is due, follows.
+        assert isinstance(request.user, User)  # noqa: S101 (login_required guarantees it)
+        due = queries.next_doses_due(queries.own_appointments(request.user))
+        context["next_dose_from"] = due.get(appointment.pk)
+    elif appointment.is_live:
+        context["qr"] = qr_svg(issue_token(appointment))
+    return render(request, "bookings/appointment_detail.html", context)
 
 
 @require_GET
