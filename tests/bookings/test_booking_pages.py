@@ -625,3 +625,94 @@ def test_the_dose_record_and_the_next_dose_in_spanish(citizen_client, time_machi
     assert "Reservar la dosis 2" in page
     assert "administrada el" in listing
     assert "Reservar la dosis 2" in listing
+
+
+def test_after_booking_a_panel_says_it_is_booked_and_emailed_once(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory()
+
+    page = client.post(f"/book/{slot.pk}/", {"dose_number": "1"}, follow=True).text
+
+    assert 'class="panel' in page
+    assert "Appointment booked" in page
+    assert f"We have emailed your confirmation to {person.user.email}." in page
+    appointment = Appointment.objects.get(person=person)
+    assert "Appointment booked" not in client.get(f"/appointments/{appointment.pk}/").text
+
+
+def test_after_booking_both_doses_a_panel_says_both_are_booked(citizen_client):
+    person, client = citizen_client
+    first = SlotFactory()
+    second = SlotFactory(centre=first.centre, starts_at=first.starts_at + dt.timedelta(days=21))
+
+    page = client.post(
+        f"/book/{first.pk}/both-doses/", {"second_slot_id": str(second.pk)}, follow=True
+    ).text
+
+    assert Appointment.objects.filter(person=person).count() == 2
+    assert "Both appointments booked" in page
+    assert "We have emailed the confirmations of both doses" in page
+
+
+def test_after_moving_a_panel_says_it_is_moved_and_emailed(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory()
+    later = SlotFactory(centre=slot.centre, starts_at=slot.starts_at + dt.timedelta(hours=1))
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+
+    page = client.post(
+        f"/appointments/{appointment.pk}/reschedule/", {"slot_id": str(later.pk)}, follow=True
+    ).text
+
+    assert "Appointment moved" in page
+    assert "We have emailed the new time" in page
+
+
+def test_after_cancelling_a_panel_confirms_and_the_page_links_to_booking_again(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory()
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+
+    page = client.post(f"/appointments/{appointment.pk}/cancel/", follow=True).text
+
+    assert "Appointment cancelled" in page
+    assert "We have emailed" in page
+    assert f'href="/centres/?vaccine={slot.vaccine_id}"' in page
+    assert "Book a new appointment" in page
+    search = client.get(f"/centres/?vaccine={slot.vaccine_id}")
+    assert search.status_code == 200
+
+
+def test_an_empty_list_of_appointments_links_to_booking(citizen_client):
+    _, client = citizen_client
+    page = client.get("/appointments/").text
+    assert "You have no appointments." in page
+    assert 'href="/centres/"' in page
+    assert "Find a centre and book" in page
+
+
+def test_the_panels_and_the_links_to_book_again_in_spanish(citizen_client):
+    person, client = citizen_client
+    client = in_spanish(client)
+    assert "Buscar un centro y pedir cita" in client.get("/appointments/").text
+    slot = SlotFactory()
+
+    booked = client.post(f"/book/{slot.pk}/", {"dose_number": "1"}, follow=True).text
+    appointment = Appointment.objects.get(person=person)
+    cancelled = client.post(f"/appointments/{appointment.pk}/cancel/", follow=True).text
+
+    assert "Cita reservada" in booked
+    assert "Le hemos enviado la confirmación por correo electrónico a" in booked
+    assert "Cita cancelada" in cancelled
+    assert "Pedir una nueva cita" in cancelled
+
+
+def test_choosing_dose_two_with_no_later_time_at_all_offers_another_centre(citizen_client):
+    _, client = citizen_client
+    first = SlotFactory()
+
+    page = client.get(f"/book/{first.pk}/both-doses/").text
+
+    assert "There are no later free times at this centre." in page
+    assert f'href="/centres/?vaccine={first.vaccine_id}"' in page
+    assert "Next day" not in page
