@@ -10,11 +10,11 @@ export HOST PORT
 # Lint, type checks and tests import the settings: give them a throwaway key, never a real one.
 CHECK_ENV := SECRET_KEY=insecure-key-for-checks-and-tests-only
 
-.PHONY: run dev test lint typecheck check-migrations suite bench bench-http lock clean help
+.PHONY: run dev test test-deps lint typecheck check-migrations suite bench bench-http lock clean help
 
 help:
 	@echo "make run    start vaxbook (SQLite, demo data, worker) on http://$(HOST):$(PORT)/"
-	@echo "make test   lint, type checks, migration check and the whole test suite"
+	@echo "make test   lint, type checks, migration check and the whole test suite (installs Chromium and ffmpeg)"
 	@echo "make dev    Django's auto-reloading development server and the worker"
 	@echo "make bench  booking storm, slot pages and (on PostgreSQL) the HTTP booking storm and its cost"
 	@echo "make lock   recompile requirements/*.lock from pyproject.toml"
@@ -46,10 +46,14 @@ typecheck: $(VENV)/.dev-installed
 check-migrations: $(VENV)/.dev-installed
 	$(CHECK_ENV) $(MANAGE) makemigrations --check --dry-run
 
-suite: $(VENV)/.dev-installed
+suite: $(VENV)/.dev-installed test-deps
 	$(CHECK_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test: lint typecheck check-migrations suite
+# Chromium, ffmpeg and fonts for the browser tests: apt-get, or a message naming the command.
+test-deps:
+	@bin/test-deps
+
+test: test-deps lint typecheck check-migrations suite
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/booking_storm.py

@@ -60,3 +60,34 @@ def test_an_email_already_registered_in_another_case_is_refused() -> None:
     assert response.status_code == 400
     assert "already exists" in response.text
     assert User.objects.count() == 1
+
+
+def test_create_an_account_from_sign_in_keeps_the_chosen_slot() -> None:
+    from tests.factories import SlotFactory
+
+    slot = SlotFactory()
+    client = Client()
+    sign_in = client.get(f"/book/{slot.pk}/", follow=True)
+    assert sign_in.redirect_chain[-1][0] == f"/sign-in/?next=/book/{slot.pk}/"
+
+    register_link = f'href="/register/?next=/book/{slot.pk}/"'
+    assert register_link in sign_in.text.replace("%2F", "/")
+    form = client.get(f"/register/?next=/book/{slot.pk}/")
+    assert f'name="next" value="/book/{slot.pk}/"' in form.text
+
+    response = client.post(
+        "/register/", {**VALID, "date_of_birth": "1990-05-17", "next": f"/book/{slot.pk}/"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/book/{slot.pk}/"
+    assert "Check your appointment" in client.get(response["Location"]).text
+
+
+def test_registration_ignores_a_next_address_on_another_site() -> None:
+    response = Client().post(
+        "/register/",
+        {**VALID, "date_of_birth": "1990-05-17", "next": "https://evil.example/phish"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/centres/"

@@ -13,8 +13,10 @@ from tests.factories import (
     SlotFactory,
     UserFactory,
     VaccineFactory,
+    staff_at,
     tomorrow_at,
 )
+from tests.helpers import in_spanish
 from vaxbook.bookings import queries as booking_queries
 from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment
@@ -538,3 +540,179 @@ def test_a_form_without_its_csrf_token_changes_nothing_and_says_why(citizen_clie
     assert (appointment.status, appointment.slot_id) == ("booked", slot.pk)
     assert Appointment.objects.filter(person=person).count() == 1
     assert Slot.objects.get(pk=later.pk).booked == 0
+
+
+def given_dose_one(person, time_machine):
+    """Dose 1 of Comirnaty (21 days to dose 2) booked for tomorrow 10:00 and given then."""
+    slot = SlotFactory(centre__name="Centro Norte")
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    nurse = staff_at(slot.centre)
+    time_machine.move_to(slot.starts_at + dt.timedelta(minutes=5), tick=False)
+    services.check_in(appointment_id=appointment.pk, staff=nurse)
+    services.record_vaccination(appointment_id=appointment.pk, staff=nurse, lot_number="FA4597")
+    return appointment, slot
+
+
+def test_after_the_dose_the_page_shows_the_record_and_invites_the_next_dose(
+    citizen_client, time_machine
+):
+    person, client = citizen_client
+    appointment, slot = given_dose_one(person, time_machine)
+    due = slot.starts_at.date() + dt.timedelta(days=21)
+
+    page = client.get(f"/appointments/{appointment.pk}/").text
+
+    assert "Your vaccination record" in page
+    assert "FA4597" in page
+    assert "Centro Norte" in page
+    assert "Show this code at the centre" not in page
+    assert "<svg" not in page
+    assert "Add to calendar" not in page
+    assert "Your dose 2 of Comirnaty is due from" in page
+    assert f'href="/centres/{slot.centre.pk}/?date={due.isoformat()}"' in page
+
+
+def test_after_the_dose_the_list_shows_the_record_and_invites_the_next_dose(
+    citizen_client, time_machine
+):
+    person, client = citizen_client
+    given_dose_one(person, time_machine)
+
+    page = client.get("/appointments/").text
+
+    assert "given on" in page
+    assert "lot FA4597" in page
+    assert "Book dose 2" in page
+
+
+def test_once_the_next_dose_is_booked_no_invitation_remains(citizen_client, time_machine):
+    person, client = citizen_client
+    appointment, slot = given_dose_one(person, time_machine)
+    later = SlotFactory(
+        centre=slot.centre, starts_at=slot.starts_at + dt.timedelta(days=22), capacity=3
+    )
+    services.book_appointment(person=person, slot_id=later.pk, dose_number=2)
+
+    assert "Book dose 2" not in client.get("/appointments/").text
+    assert "Book dose 2" not in client.get(f"/appointments/{appointment.pk}/").text
+
+
+def test_the_last_dose_of_a_course_invites_nothing(citizen_client, time_machine):
+    person, client = citizen_client
+    slot = SlotFactory(vaccine=VaccineFactory(name="Jcovden", doses_in_primary_course=1))
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+    nurse = staff_at(slot.centre)
+    time_machine.move_to(slot.starts_at, tick=False)
+    services.check_in(appointment_id=appointment.pk, staff=nurse)
+    services.record_vaccination(appointment_id=appointment.pk, staff=nurse, lot_number="XD955")
+
+    page = client.get(f"/appointments/{appointment.pk}/").text
+    assert "XD955" in page
+    assert "Your next dose" not in page
+
+
+def test_the_dose_record_and_the_next_dose_in_spanish(citizen_client, time_machine):
+    person, client = citizen_client
+    appointment, _ = given_dose_one(person, time_machine)
+    client = in_spanish(client)
+
+    page = client.get(f"/appointments/{appointment.pk}/").text
+    listing = client.get("/appointments/").text
+
+    assert "Su registro de vacunación" in page
+    assert "Número de lote" in page
+    assert "Su dosis 2 de Comirnaty puede ponerse a partir del" in page
+    assert "Reservar la dosis 2" in page
+    assert "administrada el" in listing
+    assert "Reservar la dosis 2" in listing
+
+
+def test_after_booking_a_panel_says_it_is_booked_and_emailed_once(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory()
+
+    page = client.post(f"/book/{slot.pk}/", {"dose_number": "1"}, follow=True).text
+
+    assert 'class="panel' in page
+    assert "Appointment booked" in page
+    assert f"We have emailed your confirmation to {person.user.email}." in page
+    appointment = Appointment.objects.get(person=person)
+    assert "Appointment booked" not in client.get(f"/appointments/{appointment.pk}/").text
+
+
+def test_after_booking_both_doses_a_panel_says_both_are_booked(citizen_client):
+    person, client = citizen_client
+    first = SlotFactory()
+    second = SlotFactory(centre=first.centre, starts_at=first.starts_at + dt.timedelta(days=21))
+
+    page = client.post(
+        f"/book/{first.pk}/both-doses/", {"second_slot_id": str(second.pk)}, follow=True
+    ).text
+
+    assert Appointment.objects.filter(person=person).count() == 2
+    assert "Both appointments booked" in page
+    assert "We have emailed the confirmations of both doses" in page
+
+
+def test_after_moving_a_panel_says_it_is_moved_and_emailed(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory()
+    later = SlotFactory(centre=slot.centre, starts_at=slot.starts_at + dt.timedelta(hours=1))
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+
+    page = client.post(
+        f"/appointments/{appointment.pk}/reschedule/", {"slot_id": str(later.pk)}, follow=True
+    ).text
+
+    assert "Appointment moved" in page
+    assert "We have emailed the new time" in page
+
+
+def test_after_cancelling_a_panel_confirms_and_the_page_links_to_booking_again(citizen_client):
+    person, client = citizen_client
+    slot = SlotFactory()
+    appointment = services.book_appointment(person=person, slot_id=slot.pk, dose_number=1)
+
+    page = client.post(f"/appointments/{appointment.pk}/cancel/", follow=True).text
+
+    assert "Appointment cancelled" in page
+    assert "We have emailed" in page
+    assert f'href="/centres/?vaccine={slot.vaccine_id}"' in page
+    assert "Book a new appointment" in page
+    search = client.get(f"/centres/?vaccine={slot.vaccine_id}")
+    assert search.status_code == 200
+
+
+def test_an_empty_list_of_appointments_links_to_booking(citizen_client):
+    _, client = citizen_client
+    page = client.get("/appointments/").text
+    assert "You have no appointments." in page
+    assert 'href="/centres/"' in page
+    assert "Find a centre and book" in page
+
+
+def test_the_panels_and_the_links_to_book_again_in_spanish(citizen_client):
+    person, client = citizen_client
+    client = in_spanish(client)
+    assert "Buscar un centro y pedir cita" in client.get("/appointments/").text
+    slot = SlotFactory()
+
+    booked = client.post(f"/book/{slot.pk}/", {"dose_number": "1"}, follow=True).text
+    appointment = Appointment.objects.get(person=person)
+    cancelled = client.post(f"/appointments/{appointment.pk}/cancel/", follow=True).text
+
+    assert "Cita reservada" in booked
+    assert "Le hemos enviado la confirmación por correo electrónico a" in booked
+    assert "Cita cancelada" in cancelled
+    assert "Pedir una nueva cita" in cancelled
+
+
+def test_choosing_dose_two_with_no_later_time_at_all_offers_another_centre(citizen_client):
+    _, client = citizen_client
+    first = SlotFactory()
+
+    page = client.get(f"/book/{first.pk}/both-doses/").text
+
+    assert "There are no later free times at this centre." in page
+    assert f'href="/centres/?vaccine={first.vaccine_id}"' in page
+    assert "Next day" not in page

@@ -6,6 +6,7 @@ import time_machine
 from django.test import Client
 
 from tests.factories import CentreFactory, SlotFactory, VaccineFactory, tomorrow_at
+from tests.helpers import in_spanish
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +76,46 @@ def test_the_day_page_follows_the_centres_day_across_the_clock_change() -> None:
     page = Client().get(f"/centres/{centre.pk}/", {"date": "2027-03-28"}).text
     assert page.count("<td>00:30</td>") == 1
     assert "<td>23:30</td>" in page
+
+
+def test_a_day_without_free_times_points_to_the_next_day_that_has_some() -> None:
+    centre = CentreFactory()
+    SlotFactory(centre=centre, starts_at=tomorrow_at(10), capacity=2, booked=2)
+    later = tomorrow_at(11) + dt.timedelta(days=3)
+    SlotFactory(centre=centre, starts_at=later)
+
+    page = Client().get(f"/centres/{centre.pk}/", {"date": tomorrow_at(0).date().isoformat()}).text
+
+    assert "There are no free times on this day." in page
+    assert f'href="?date={later.date().isoformat()}"' in page
+    assert "There are no later free times" not in page
+
+
+def test_with_no_later_free_time_at_all_the_day_page_offers_another_centre() -> None:
+    centre = CentreFactory()
+    SlotFactory(centre=centre, starts_at=tomorrow_at(10), capacity=2, booked=2)
+    day = tomorrow_at(0).date() + dt.timedelta(days=2)
+
+    page = Client().get(f"/centres/{centre.pk}/", {"date": day.isoformat()}).text
+
+    assert "There are no later free times at this centre." in page
+    assert "Next day" not in page
+    assert 'href="/centres/"' in page
+    assert "Find another centre" in page
+
+
+def test_a_day_with_free_times_says_nothing_more() -> None:
+    centre = CentreFactory()
+    SlotFactory(centre=centre, starts_at=tomorrow_at(10))
+
+    page = Client().get(f"/centres/{centre.pk}/", {"date": tomorrow_at(0).date().isoformat()}).text
+
+    assert "Next day" in page
+    assert "There are no" not in page
+
+
+def test_no_later_free_time_in_spanish() -> None:
+    centre = CentreFactory()
+    page = in_spanish(Client()).get(f"/centres/{centre.pk}/").text
+    assert "Este centro no tiene más horas libres." in page
+    assert "Buscar otro centro" in page

@@ -30,6 +30,24 @@ def test_healthz_answers_503_when_the_database_is_gone(client: Client) -> None:
     assert response.json()["status"] == "unavailable"
 
 
+@pytest.mark.django_db
+def test_healthz_answers_head_like_get(client: Client) -> None:
+    response = client.head("/healthz")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.content == b""
+
+
+@pytest.mark.django_db
+def test_healthz_head_answers_503_when_the_database_is_gone(client: Client) -> None:
+    with mock.patch(
+        "django.db.backends.utils.CursorWrapper.execute",
+        side_effect=OperationalError("connection refused"),
+    ):
+        response = client.head("/healthz")
+    assert response.status_code == 503
+
+
 def test_healthz_is_read_only(client: Client) -> None:
     assert client.post("/healthz").status_code == 405
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -19,6 +20,8 @@ from vaxbook.accounts.models import Citizen
 
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
+    # Where the person was going (the slot they chose) when sign-in sent them here.
+    next_url = _safe_next(request)
     form = RegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -28,9 +31,19 @@ def register(request: HttpRequest) -> HttpResponse:
             _add_errors(form, error)
         else:
             login(request, citizen.user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("centre_search")
+            return redirect(next_url or "centre_search")
     status = 400 if form.errors else 200
-    return render(request, "accounts/register.html", {"form": form}, status=status)
+    context = {"form": form, "next": next_url}
+    return render(request, "accounts/register.html", context, status=status)
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """The `next` address of the request, only when it stays on this site."""
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return next_url if allowed else ""
 
 
 @require_GET

@@ -2,18 +2,23 @@
 person reaches only their own appointments, and someone else's looks exactly like a
 missing one."""
 
+import datetime as dt
 import uuid
+from collections.abc import Iterable
 
 from vaxbook.accounts.models import Citizen, User
 from vaxbook.bookings.errors import AppointmentNotFound
-from vaxbook.bookings.models import LIVE_STATUSES, Appointment
+from vaxbook.bookings.models import LIVE_STATUSES, Appointment, AppointmentStatus
+
+# What the pages show of an appointment, with the dose record once the dose is given.
+_SHOWN = ("slot__centre", "slot__vaccine", "vaccination__vaccine")
 
 
 def own_appointments(user: User) -> "list[Appointment]":
     """The user's appointments, soonest first, with what their pages show."""
     return list(
         Appointment.objects.filter(person__user=user)
-        .select_related("slot__centre", "slot__vaccine", "person")
+        .select_related(*_SHOWN, "person")
         .order_by("slot__starts_at")
     )
 
@@ -21,7 +26,7 @@ def own_appointments(user: User) -> "list[Appointment]":
 def own_appointment(*, user: User, appointment_id: uuid.UUID) -> Appointment:
     appointment = (
         Appointment.objects.filter(pk=appointment_id, person__user=user)
-        .select_related("slot__centre", "slot__vaccine", "person__user")
+        .select_related(*_SHOWN, "person__user")
         .first()
     )
     if appointment is None:
@@ -38,3 +43,23 @@ def live_appointment_id(person: Citizen, *, slot_id: int, dose_number: int) -> u
         .values_list("pk", flat=True)
         .first()
     )
+
+
+def next_doses_due(appointments: Iterable[Appointment]) -> dict[uuid.UUID, dt.date]:
+    """For each given dose (among one person's `appointments`) whose course has a next dose
+    not yet booked, the day from which that next dose may be had: the day the dose was given,
+    in its centre's time zone, plus the vaccine's interval (the rule in eligibility.py)."""
+    appointments = list(appointments)
+    held = {a.dose_number for a in appointments if a.status in LIVE_STATUSES}
+    due: dict[uuid.UUID, dt.date] = {}
+    for appointment in appointments:
+        vaccine = appointment.slot.vaccine
+        if (
+            appointment.status != AppointmentStatus.VACCINATED
+            or appointment.dose_number >= vaccine.doses_in_primary_course
+            or appointment.dose_number + 1 in held
+        ):
+            continue
+        given = appointment.vaccination.administered_at.astimezone(appointment.slot.centre.zone)
+        due[appointment.pk] = given.date() + dt.timedelta(days=vaccine.minimum_days_between_doses)
+    return due

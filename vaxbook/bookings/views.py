@@ -6,6 +6,7 @@ page as a missing one."""
 import datetime as dt
 import uuid
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -28,6 +29,10 @@ from vaxbook.credentials.qr import qr_svg
 from vaxbook.credentials.tokens import issue_token
 from vaxbook.notifications.calendar import appointment_ics
 
+# What was just done, for the panel the appointment page shows once (bookings/_done.html).
+DONE_BOOKED, DONE_BOOKED_BOTH = "done-booked", "done-booked-both"
+DONE_RESCHEDULED, DONE_CANCELLED = "done-rescheduled", "done-cancelled"
+
 
 def _own(request: HttpRequest, appointment_id: uuid.UUID) -> Appointment:
     user = signed_in_user(request)
@@ -41,17 +46,23 @@ def _own(request: HttpRequest, appointment_id: uuid.UUID) -> Appointment:
 @login_required
 def appointment_list(request: HttpRequest) -> HttpResponse:
     appointments = queries.own_appointments(signed_in_user(request))
-    return render(request, "bookings/appointment_list.html", {"appointments": appointments})
+    due = queries.next_doses_due(appointments)
+    rows = [(appointment, due.get(appointment.pk)) for appointment in appointments]
+    return render(request, "bookings/appointment_list.html", {"rows": rows})
 
 
 @require_GET
 @login_required
 def appointment_detail(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     appointment = _own(request, appointment_id)
-    qr = qr_svg(issue_token(appointment)) if appointment.is_live else ""
-    return render(
-        request, "bookings/appointment_detail.html", {"appointment": appointment, "qr": qr}
-    )
+    context: dict[str, object] = {"appointment": appointment}
+    if appointment.status == AppointmentStatus.VACCINATED:
+        # The dose record replaces the confirmation; the next dose, if one is due, follows.
+        due = queries.next_doses_due(queries.own_appointments(signed_in_user(request)))
+        context["next_dose_from"] = due.get(appointment.pk)
+    elif appointment.is_live:
+        context["qr"] = qr_svg(issue_token(appointment))
+    return render(request, "bookings/appointment_detail.html", context)
 
 
 @require_GET
@@ -110,6 +121,8 @@ def book(request: HttpRequest, slot_id: int) -> HttpResponse:
         return _refused(request, slot, error)
     except DomainError as error:
         return _refused(request, slot, error, dose_number=dose_number)
+    # The appointment page shows the matching panel once (bookings/_done.html).
+    messages.success(request, _("Appointment booked"), extra_tags=DONE_BOOKED)
     return redirect("appointment", appointment_id=appointment.pk)
 
 
@@ -148,6 +161,7 @@ def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     except DomainError as error:
         context = {"appointment": appointment, "error": error}
         return render(request, "bookings/cancel.html", context, status=409)
+    messages.success(request, _("Appointment cancelled"), extra_tags=DONE_CANCELLED)
     return redirect("appointment", appointment_id=appointment.pk)
 
 
@@ -162,12 +176,14 @@ def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     appointment = _own(request, appointment_id)
     centre, vaccine_id = appointment.slot.centre, appointment.slot.vaccine_id
     day = _day_from(request, centre, default=appointment.slot.local_date)
+    slots = centre_queries.day_slots(centre=centre, day=day, vaccine_id=vaccine_id)
     context = {
         "appointment": appointment,
         "day": day,
-        "slots": centre_queries.day_slots(centre=centre, day=day, vaccine_id=vaccine_id),
+        "slots": slots,
         "previous_day": day - dt.timedelta(days=1),
         "next_day": day + dt.timedelta(days=1),
+        **centre_queries.when_none_free(centre=centre, day=day, slots=slots, vaccine_id=vaccine_id),
     }
     if request.method == "GET":
         return render(request, "bookings/reschedule.html", context)
@@ -191,6 +207,7 @@ def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
             )
             context["alternatives"] = _alternatives_to(wanted.first(), keep=appointment.slot_id)
         return render(request, "bookings/reschedule.html", context, status=409)
+    messages.success(request, _("Appointment moved"), extra_tags=DONE_RESCHEDULED)
     return redirect("appointment", appointment_id=appointment.pk)
 
 
@@ -229,16 +246,18 @@ def book_both(request: HttpRequest, slot_id: int) -> HttpResponse:
 
     def page(*, status: int = 200, error: DomainError | None = None) -> HttpResponse:
         # The day's slots are read only for a page shown, after any booking attempt.
+        slots = centre_queries.day_slots(centre=first.centre, day=day, vaccine_id=first.vaccine_id)
         context = {
             "first": first,
             "day": day,
             "earliest": first.local_date + interval,
-            "slots": centre_queries.day_slots(
-                centre=first.centre, day=day, vaccine_id=first.vaccine_id
-            ),
+            "slots": slots,
             "previous_day": day - dt.timedelta(days=1),
             "next_day": day + dt.timedelta(days=1),
             "error": error,
+            **centre_queries.when_none_free(
+                centre=first.centre, day=day, slots=slots, vaccine_id=first.vaccine_id
+            ),
         }
         return render(request, "bookings/book_both.html", context, status=status)
 
@@ -270,6 +289,7 @@ def book_both(request: HttpRequest, slot_id: int) -> HttpResponse:
             # The first dose's place went: the second is chosen again after the first.
             return _refused(request, first, error)
         return page(status=409, error=error)
+    messages.success(request, _("Both appointments booked"), extra_tags=DONE_BOOKED_BOTH)
     return redirect("appointment", appointment_id=dose_one.pk)
 
 

@@ -258,6 +258,31 @@ def day_slots(*, centre: Centre, day: dt.date, vaccine_id: int | None = None) ->
     return list(slots.select_related("vaccine").order_by("starts_at", "vaccine__name"))
 
 
+def next_free_day(
+    *, centre: Centre, after: dt.date, vaccine_id: int | None = None
+) -> dt.date | None:
+    """The first local day after `after` with a place left at the centre (of one vaccine
+    when `vaccine_id` is given), or None when there is no later free place at all."""
+    _, end = local_day_bounds(centre, after)
+    free = Slot.objects.bookable(timezone.now()).filter(centre=centre, starts_at__gte=end)
+    if vaccine_id is not None:
+        free = free.filter(vaccine_id=vaccine_id)
+    first = free.order_by("starts_at").values_list("starts_at", flat=True).first()
+    return None if first is None else first.astimezone(centre.zone).date()
+
+
+def when_none_free(
+    *, centre: Centre, day: dt.date, slots: list[Slot], vaccine_id: int | None = None
+) -> dict[str, object]:
+    """For a day page: when none of the day's `slots` has a place left, whether to point
+    to the next day with one (`later_day`) or, with none at all, to another centre, rather
+    than to a "next day" that never ends. One query, only on such a day."""
+    if any(slot.remaining for slot in slots):
+        return {"none_free": False, "later_day": None}
+    later = next_free_day(centre=centre, after=day, vaccine_id=vaccine_id)
+    return {"none_free": True, "later_day": later}
+
+
 @dataclass(frozen=True)
 class NearbySlot:
     slot: Slot

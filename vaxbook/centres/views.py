@@ -41,5 +41,6 @@ def centre_day(request: HttpRequest, centre_id: int) -> HttpResponse:
             "slots": slots,
             "previous_day": day - dt.timedelta(days=1) if day > today else None,
             "next_day": day + dt.timedelta(days=1),
+            **queries.when_none_free(centre=centre, day=day, slots=slots),
         },
     )

@@ -5,7 +5,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from vaxbook.api.problems import RETRY_AFTER_UNAVAILABLE_S
 from vaxbook.bookings.forms import EligibilityCheckForm, initial_for
@@ -46,9 +46,10 @@ def database_health(db: BaseDatabaseWrapper) -> str:
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 once the database answers, 503 while it does not: for load balancers and `make run`."""
+    """200 once the database answers, 503 while it does not: for load balancers, uptime
+    checkers (which often ask with HEAD: the same check, the same status) and `make run`."""
     state = database_health(connection)
     if state != "ok":
         response = JsonResponse({"status": "unavailable", "database": state}, status=503)
