@@ -10,7 +10,8 @@ export HOST PORT
 # Lint, type checks and tests import the settings: give them a throwaway key, never a real one.
 CHECK_ENV := SECRET_KEY=insecure-key-for-checks-and-tests-only
 
-.PHONY: run dev test lint typecheck check-migrations suite bench bench-http lock clean help
+.PHONY: run dev test lint typecheck check-migrations suite bench bench-http lock clean help \
+	cluster cluster-stop cluster-status
 
 help:
 	@echo "make run    start vaxbook (SQLite, demo data, worker) on http://$(HOST):$(PORT)/"
@@ -18,6 +19,8 @@ help:
 	@echo "make dev    Django's auto-reloading development server and the worker"
 	@echo "make bench  booking storm, slot pages and (on PostgreSQL) the HTTP booking storm and its cost"
 	@echo "make lock   recompile requirements/*.lock from pyproject.toml"
+	@echo "make cluster       nginx, 2 app instances, PgBouncer, PostgreSQL primary and replica, Redis"
+	@echo "make cluster-stop  stop all of it (docs/deployment.md)"
 
 # The environment is rebuilt whenever a lock file changes.
 $(VENV)/.main-installed: requirements/main.lock
@@ -59,6 +62,17 @@ bench: $(VENV)/.dev-installed
 
 bench-http: $(VENV)/.dev-installed
 	$(PY) bench/http_servers.py
+
+# The scaled-out topology on this machine, under var/cluster/ (docs/deployment.md).
+# CLUSTER_INSTANCES=N app instances (2); CLUSTER_REPLICA=off without the replica.
+cluster: $(VENV)/.main-installed
+	@deploy/cluster/cluster up
+
+cluster-stop:
+	@deploy/cluster/cluster down
+
+cluster-status:
+	@deploy/cluster/cluster status
 
 lock:
 	@test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet uv
