@@ -20,7 +20,7 @@ help:
 	@echo "make bench  booking storm, slot pages and (on PostgreSQL) the HTTP booking storm and its cost"
 	@echo "make lock   recompile requirements/*.lock from pyproject.toml"
 	@echo "make cluster       nginx, 2 app instances, PgBouncer, PostgreSQL primary and replica, Redis"
-	@echo "make cluster-stop  stop all of it (docs/deployment.md)"
+	@echo "make cluster-stop  stop all of it (docs/deployment.md); BENCH=1 / DRILLS=1 with make cluster"
 
 # The environment is rebuilt whenever a lock file changes.
 $(VENV)/.main-installed: requirements/main.lock
@@ -59,14 +59,20 @@ bench: $(VENV)/.dev-installed
 	$(PY) bench/slot_list.py
 	@case "$${DATABASE_URL:-}" in postgres*) $(PY) bench/http_storm.py && $(PY) bench/booking_cost.py ;; \
 	  *) echo "bench/http_storm.py and bench/booking_cost.py run on PostgreSQL: set DATABASE_URL=postgres://..." ;; esac
+	@if $(CLUSTER_UP); then $(PY) bench/scale_out.py; \
+	  else echo "bench/scale_out.py runs against the local cluster: make cluster"; fi
 
 bench-http: $(VENV)/.dev-installed
 	$(PY) bench/http_servers.py
 
 # The scaled-out topology on this machine, under var/cluster/ (docs/deployment.md).
-# CLUSTER_INSTANCES=N app instances (2); CLUSTER_REPLICA=off without the replica.
+# CLUSTER_INSTANCES=N app instances (2); CLUSTER_REPLICA=off without the replica;
+# BENCH=1 runs bench/scale_out.py once it is up, DRILLS=1 the failure drills.
+CLUSTER_UP := test -s var/cluster/nginx/nginx.pid && kill -0 $$(cat var/cluster/nginx/nginx.pid) 2>/dev/null
 cluster: $(VENV)/.main-installed
 	@deploy/cluster/cluster up
+	@if [ -n "$(DRILLS)" ]; then $(PY) bench/drills.py; fi
+	@if [ -n "$(BENCH)" ]; then $(PY) bench/scale_out.py; fi
 
 cluster-stop:
 	@deploy/cluster/cluster down
