@@ -112,6 +112,11 @@ def database(url: str | None, *, var_dir: Path) -> dict[str, Any]:
                 "server_side_binding": True,
                 "prepare_threshold": PREPARE_THRESHOLD,
             }
+        else:
+            # Nor can such a pooler keep a cursor past its transaction: QuerySet.iterator()'s
+            # server-side cursor (WITH HOLD in autocommit) would be fetched from on another
+            # server connection, where its portal does not exist.
+            config["DISABLE_SERVER_SIDE_CURSORS"] = True
     else:
         raise ImproperlyConfigured(
             f"DATABASE_URL must be sqlite:///… or postgres://…, not {engine!r}."
