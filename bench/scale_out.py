@@ -372,9 +372,13 @@ def main() -> int:
     parser.add_argument("--instances", default="1,2,3")
     parser.add_argument("--citizens", type=int, default=3000, help="per run (bookings at most)")
     parser.add_argument(
+        "--cache", default="off,on", help="the availability cache: off, on or off,on"
+    )
+    parser.add_argument(
         "--only-matrix", action="store_true", help="skip the day-page and micro-cache runs"
     )
     args = parser.parse_args()
+    caches = [word == "on" for word in args.cache.split(",")]
     if shutil.which("wrk") is None:
         print("wrk is not installed. On Debian or Ubuntu: sudo apt-get install wrk")
         return 2
@@ -400,19 +404,31 @@ def main() -> int:
         )
         for n in (int(i) for i in args.instances.split(","))
         for replica in (False, True)
-        for cache in (False, True)
+        for cache in caches
     ]
     extra = [
-        Config("2 inst, replica, cache, reads", reads=-1),
-        Config("2 inst, replica, no cache, reads", cache=False, reads=-1),
+        Config(f"2 inst, replica, {'cache' if c else 'no cache'}, reads", cache=c, reads=-1)
+        for c in caches
     ]
     if not args.only_matrix:
+        best = caches[-1]
+        extra.append(
+            Config(
+                f"2 inst, {'cache' if best else 'no cache'} + nginx 1 s",
+                cache=best,
+                microcache=True,
+                reads=args.reads,
+            )
+        )
         extra += [
-            Config("2 inst, cache + nginx 1 s", microcache=True, reads=args.reads),
-            Config("day page, no cache", cache=False, reads=-1, paths="day"),
-            Config("day page, Redis cache", reads=-1, paths="day"),
-            Config("day page, nginx 1 s", cache=False, microcache=True, reads=-1, paths="day"),
+            Config(
+                f"day page, {'Redis cache' if c else 'no cache'}", cache=c, reads=-1, paths="day"
+            )
+            for c in caches
         ]
+        extra.append(
+            Config("day page, nginx 1 s", cache=False, microcache=True, reads=-1, paths="day")
+        )
     runs = []
     with tempfile.TemporaryDirectory() as workdir:
         (Path(workdir) / "mix.lua").write_text(WRK_SCRIPT)
