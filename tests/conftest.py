@@ -31,11 +31,22 @@ def pytest_configure(config: pytest.Config) -> None:
         connections.__dict__.pop("settings", None)  # computed again with the new alias
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> Iterator[None]:
+    yield
+    # The mirror is not torn down by Django: its pooled connections would keep the test
+    # database from being dropped.
+    close_pool = getattr(connections["replica"], "close_pool", None)
+    if close_pool is not None:
+        close_pool()
+
+
 @pytest.fixture(autouse=True)
 def fresh_replica_state() -> Iterator[None]:
     # The replica's measured state is kept per process for a second: no test inherits it.
     db_router.probe.forget()
-    yield
+    with db_router.fresh_reads():
+        yield
     db_router.probe.forget()
 
 
