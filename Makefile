@@ -10,7 +10,8 @@ export HOST PORT
 # Lint, type checks and tests import the settings: give them a throwaway key, never a real one.
 CHECK_ENV := SECRET_KEY=insecure-key-for-checks-and-tests-only
 
-.PHONY: run dev test test-deps lint typecheck check-migrations suite bench bench-http lock clean help
+.PHONY: run dev test test-deps lint typecheck check-migrations suite bench bench-http lock clean help \
+	cluster cluster-stop cluster-status
 
 help:
 	@echo "make run    start vaxbook (SQLite, demo data, worker) on http://$(HOST):$(PORT)/"
@@ -18,6 +19,8 @@ help:
 	@echo "make dev    Django's auto-reloading development server and the worker"
 	@echo "make bench  booking storm, slot pages and (on PostgreSQL) the HTTP booking storm and its cost"
 	@echo "make lock   recompile requirements/*.lock from pyproject.toml"
+	@echo "make cluster       nginx, 2 app instances, PgBouncer, PostgreSQL primary and replica, Redis"
+	@echo "make cluster-stop  stop all of it (docs/deployment.md); BENCH=1 / DRILLS=1 with make cluster"
 
 # The environment is rebuilt whenever a lock file changes.
 $(VENV)/.main-installed: requirements/main.lock
@@ -60,9 +63,26 @@ bench: $(VENV)/.dev-installed
 	$(PY) bench/slot_list.py
 	@case "$${DATABASE_URL:-}" in postgres*) $(PY) bench/http_storm.py && $(PY) bench/booking_cost.py ;; \
 	  *) echo "bench/http_storm.py and bench/booking_cost.py run on PostgreSQL: set DATABASE_URL=postgres://..." ;; esac
+	@if $(CLUSTER_UP); then $(PY) bench/scale_out.py; \
+	  else echo "bench/scale_out.py runs against the local cluster: make cluster"; fi
 
 bench-http: $(VENV)/.dev-installed
 	$(PY) bench/http_servers.py
+
+# The scaled-out topology on this machine, under var/cluster/ (docs/deployment.md).
+# CLUSTER_INSTANCES=N app instances (2); CLUSTER_REPLICA=off without the replica;
+# BENCH=1 runs bench/scale_out.py once it is up, DRILLS=1 the failure drills.
+CLUSTER_UP := test -s var/cluster/nginx/nginx.pid && kill -0 $$(cat var/cluster/nginx/nginx.pid) 2>/dev/null
+cluster: $(VENV)/.main-installed
+	@deploy/cluster/cluster up
+	@if [ -n "$(DRILLS)" ]; then $(PY) bench/drills.py; fi
+	@if [ -n "$(BENCH)" ]; then $(PY) bench/scale_out.py; fi
+
+cluster-stop:
+	@deploy/cluster/cluster down
+
+cluster-status:
+	@deploy/cluster/cluster status
 
 lock:
 	@test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet uv

@@ -359,10 +359,9 @@ def run_workers(plan: list[tuple[int, int]], workers: int) -> list[WorkerResult]
 # --- checks -----------------------------------------------------------------------------
 
 
-def check_database(
-    slot_ids: list[int], successes: int, refused_slots: set[int], rows_before: int
-) -> list[str]:
-    """Every invariant the engine promises, on the whole benchmark database."""
+def check_invariants() -> tuple[list[str], dict[int, int]]:
+    """No slot outside 0..capacity and each slot's counter equal to its appointment rows, on
+    the whole database: the failures found, and each slot's `booked` counter."""
     from django.db.models import Count, F, Q
 
     from vaxbook.bookings.models import Appointment, AppointmentStatus
@@ -394,7 +393,19 @@ def check_database(
     total_rows, total_booked = sum(rows.values()), sum(counters.values())
     if total_rows != total_booked:
         failures.append(f"appointment rows {total_rows} != sum of Slot.booked {total_booked}")
+    return failures, counters
 
+
+def check_database(
+    slot_ids: list[int], successes: int, refused_slots: set[int], rows_before: int
+) -> list[str]:
+    """Every invariant the engine promises, on the whole benchmark database."""
+    from django.db.models import F
+
+    from vaxbook.bookings.models import Appointment
+    from vaxbook.centres.models import Slot
+
+    failures, counters = check_invariants()
     created = Appointment.objects.count() - rows_before
     if created != successes:
         failures.append(f"{successes} successes reported but {created} appointments created")

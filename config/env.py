@@ -26,6 +26,10 @@ REDIS_TIMEOUT_S = 0.5
 # 503 within the second instead of hanging (vaxbook.core.database.breaker).
 DATABASE_POOL_TIMEOUT_S = 0.5
 DATABASE_CONNECT_TIMEOUT_S = 2  # libpq's least: it reads 1 as 2
+# Seconds a request waits for the read replica's connection before reading from the primary.
+REPLICA_CONNECT_TIMEOUT_S = 1
+# How far behind the primary the replica may be and still serve reads, by default.
+REPLICA_MAX_LAG_DEFAULT_S = 5.0
 # Runs of one statement on a PostgreSQL connection after which psycopg prepares it.
 PREPARE_THRESHOLD = 5
 
@@ -120,11 +124,47 @@ def database(url: str | None, *, var_dir: Path) -> dict[str, Any]:
                 "server_side_binding": True,
                 "prepare_threshold": PREPARE_THRESHOLD,
             }
+        else:
+            # Nor can such a pooler keep a cursor past its transaction: QuerySet.iterator()'s
+            # server-side cursor (WITH HOLD in autocommit) would be fetched from on another
+            # server connection, where its portal does not exist.
+            config["DISABLE_SERVER_SIDE_CURSORS"] = True
     else:
         raise ImproperlyConfigured(
             f"DATABASE_URL must be sqlite:///… or postgres://…, not {engine!r}."
         )
     return config
+
+
+def replica_database(url: str | None, *, var_dir: Path) -> dict[str, Any] | None:
+    """DATABASES["replica"] for DATABASE_REPLICA_URL (a hot standby of the primary), or None
+    without one. A replica that does not answer must not hold requests up: they wait at
+    most REPLICA_CONNECT_TIMEOUT_S for it, then go to the primary (vaxbook.core.db_router).
+    In a test run it is the same test database as the primary (Django's MIRROR)."""
+    if not url:
+        return None
+    config = database(url, var_dir=var_dir)
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        config["OPTIONS"]["connect_timeout"] = REPLICA_CONNECT_TIMEOUT_S
+        config["OPTIONS"]["pool"] = {
+            **config["OPTIONS"]["pool"],
+            "timeout": REPLICA_CONNECT_TIMEOUT_S,
+        }
+    config["TEST"] = {"MIRROR": "default"}
+    return config
+
+
+def replica_max_lag_seconds() -> float:
+    raw = os.environ.get("REPLICA_MAX_LAG_SECONDS", str(REPLICA_MAX_LAG_DEFAULT_S))
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise ImproperlyConfigured(
+            f"REPLICA_MAX_LAG_SECONDS must be a number of seconds above 0, not {raw!r}."
+        )
+    return seconds
 
 
 def cache(redis_url: str | None) -> dict[str, Any]:

@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "vaxbook.core.permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "vaxbook.core.db_router.ReadYourWritesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -80,6 +81,12 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.database(os.environ.get("DATABASE_URL"), var_dir=VAR_DIR)}
+# A streaming replica for the reads that may lag a little (vaxbook.core.db_router says
+# which, and when they fall back to the primary).
+if replica := env.replica_database(os.environ.get("DATABASE_REPLICA_URL"), var_dir=VAR_DIR):
+    DATABASES["replica"] = replica
+DATABASE_ROUTERS = ["vaxbook.core.db_router.ReadRouter"]
+REPLICA_MAX_LAG_SECONDS = env.replica_max_lag_seconds()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache(os.environ.get("REDIS_URL"))}
 

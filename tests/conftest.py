@@ -1,18 +1,53 @@
-from collections.abc import Iterator
+import copy
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import LazySettings
+from django.conf import LazySettings, settings
 from django.core.cache import cache
+from django.db import connections, transaction
 from django.test import Client
 from django.utils import translation
 
 from tests.factories import CentreFactory, staff_at
 from tests.staff_clients import verified_client
 from vaxbook.accounts.models import StaffRole, User
-from vaxbook.centres import policy
+from vaxbook.centres import availability, policy
 from vaxbook.centres.models import Centre
+from vaxbook.core import db_router
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every test run has a read replica: a second alias on the same test database (Django's
+    # TEST MIRROR), so that the read routing runs in the suite. Inside a test case's
+    # transaction every read stays on the primary (the router's rule); tests with real
+    # transactions read from the replica alias.
+    if "replica" not in settings.DATABASES:
+        settings.DATABASES["replica"] = {
+            **copy.deepcopy(settings.DATABASES["default"]),
+            "TEST": {"MIRROR": "default"},
+        }
+        connections.__dict__.pop("settings", None)  # computed again with the new alias
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None) -> Iterator[None]:
+    yield
+    # The mirror is not torn down by Django: its pooled connections would keep the test
+    # database from being dropped.
+    close_pool = getattr(connections["replica"], "close_pool", None)
+    if close_pool is not None:
+        close_pool()
+
+
+@pytest.fixture(autouse=True)
+def fresh_replica_state() -> Iterator[None]:
+    # The replica's measured state is kept per process for a second: no test inherits it.
+    db_router.probe.forget()
+    with db_router.fresh_reads():
+        yield
+    db_router.probe.forget()
 
 
 @pytest.fixture(autouse=True)
@@ -61,6 +96,21 @@ def fresh_rate_limits() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def availability_bumped_in_test_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A test case's transaction never commits, so on-commit hooks never run in it: the
+    # availability versions go up at once there, as the test's write "commits" (one thread).
+    # Tests with real transactions (transactional_db, the races) keep the real hook.
+    def bump(run: Callable[[], None]) -> None:
+        blocks = transaction.get_connection().atomic_blocks
+        if blocks and blocks[0]._from_testcase:
+            run()
+        else:
+            transaction.on_commit(run)
+
+    monkeypatch.setattr(availability, "after_commit", bump)
 
 
 @pytest.fixture

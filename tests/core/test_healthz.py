@@ -15,7 +15,8 @@ from vaxbook.core.views import database_health
 def test_healthz_answers_ok_when_the_database_is_reachable(client: Client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json()["status"] == "ok"
+    assert response.json()["database"] == "ok"
     assert "no-cache" in response["Cache-Control"]
 
 

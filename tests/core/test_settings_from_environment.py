@@ -52,14 +52,17 @@ def test_postgres_prepares_the_statements_it_runs_often_unless_turned_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = "postgres://u:p@db.example.org:5432/vaxbook"
-    options = env.database(url, var_dir=tmp_path)["OPTIONS"]
-    assert options["server_side_binding"] is True
-    assert options["prepare_threshold"] == env.PREPARE_THRESHOLD
+    config = env.database(url, var_dir=tmp_path)
+    assert config["OPTIONS"]["server_side_binding"] is True
+    assert config["OPTIONS"]["prepare_threshold"] == env.PREPARE_THRESHOLD
+    assert not config.get("DISABLE_SERVER_SIDE_CURSORS")
 
     monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "off")  # behind PgBouncer, say
-    options = env.database(url, var_dir=tmp_path)["OPTIONS"]
-    assert "server_side_binding" not in options
-    assert "prepare_threshold" not in options
+    config = env.database(url, var_dir=tmp_path)
+    assert "server_side_binding" not in config["OPTIONS"]
+    assert "prepare_threshold" not in config["OPTIONS"]
+    # PgBouncer in transaction mode cannot keep a cursor open across transactions either.
+    assert config["DISABLE_SERVER_SIDE_CURSORS"] is True
 
 
 def test_unsupported_database_is_refused(tmp_path: Path) -> None:

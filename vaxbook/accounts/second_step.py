@@ -16,6 +16,7 @@ The JSON API does not use sessions (its staff endpoints need a token issued with
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
@@ -42,7 +43,10 @@ def _mark_pending(sender: Any, request: HttpRequest | None, user: Any, **kwargs:
 
 
 def second_step_pending(request: HttpRequest) -> bool:
-    """Signed in with the password of a staff account, and the code not entered yet."""
+    """Signed in with the password of a staff account, and the code not entered yet. (No
+    session cookie, no session: not reading it keeps public answers free of "Vary: Cookie".)"""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return False
     return bool(request.session.get(_PENDING_KEY)) and not is_verified(request.user)
 
 

@@ -25,6 +25,10 @@ class StaffSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        # Without a session cookie there is no session to end; not reading it keeps public
+        # answers (the SMART feed, cached pages) free of "Vary: Cookie".
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return self.get_response(request)
         user = request.user
         is_verified = getattr(user, "is_verified", None)
         if user.is_authenticated and is_verified is not None and is_verified():

@@ -59,6 +59,7 @@ from vaxbook.bookings.models import (
     InjectionSite,
     VaccinationRecord,
 )
+from vaxbook.centres import availability
 from vaxbook.centres.models import Slot
 from vaxbook.centres.permissions import may_manage
 from vaxbook.notifications.events import Event
@@ -105,6 +106,7 @@ def book_appointment(
                 # which a place was given back (sql.lock_person).
                 raise _slot_full()
             _take_place(slot.pk, now)
+            availability.slots_changed([slot])
             appointment = _insert_appointment(
                 person_id=person.pk, slot=slot, dose_number=dose_number, now=now
             )
@@ -165,6 +167,7 @@ def book_both_doses(
             _check_policy(holder, second, 2, now)
             for slot_id in sorted((first.pk, second.pk)):
                 _take_place(slot_id, now)
+            availability.slots_changed([first, second])
             booked = (
                 _insert_appointment(person_id=person.pk, slot=first, dose_number=1, now=now),
                 _insert_appointment(person_id=person.pk, slot=second, dose_number=2, now=now),
@@ -199,6 +202,7 @@ def cancel_appointment(
         appointment.status = AppointmentStatus.CANCELLED
         appointment.cancelled_at, appointment.cancellation_reason = now, reason
         _give_back_place(appointment.slot_id)
+        availability.slots_changed([appointment.slot])
         appointment.person = person
         announce(appointment=appointment, event=Event.CANCELLED)  # no reason: the person's own
         if within is not None:
@@ -258,6 +262,7 @@ def reschedule_appointment(
                 _take_place(slot_id, now)
             else:
                 _give_back_place(slot_id)
+        availability.slots_changed([appointment.slot, new_slot])
         appointment.person, appointment.slot = person, new_slot
         announce(appointment=appointment, event=Event.RESCHEDULED)
         if within is not None:
@@ -475,6 +480,7 @@ def cancel_for_centre_closure(
         _close_and_give_back(ids, cancelled, close=True)
         late = _cancel_booked(slots, reason, now, skip_locked=True)
         _close_and_give_back(ids, late, close=False)
+        availability.slots_changed(slots.values())
     return cancelled + late
 
 

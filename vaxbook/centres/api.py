@@ -24,7 +24,7 @@ from vaxbook.api.schemas import (
     SlotOut,
     VaccineOut,
 )
-from vaxbook.centres import queries
+from vaxbook.centres import availability, queries
 from vaxbook.centres.models import Centre, Vaccine
 
 router = Router(tags=["centres"])
@@ -119,7 +119,7 @@ def list_vaccines(request: HttpRequest, page: Query[http.PageQuery]) -> VaccineP
 def list_centres(request: HttpRequest, query: Query[CentreQuery]) -> CentrePage:
     """Active centres matching `q` (name, town or postcode; a postcode finds the centres
     near it too), with the vaccines they offer and their next free time."""
-    results = queries.search_centres(text=query.q, vaccine_id=query.vaccine)
+    results = queries.cached_find_centres(text=query.q, vaccine_id=query.vaccine).results
     next_free: Mapping[int, dt.datetime | None] = {
         result.centre.pk: result.next_free for result in results
     }
@@ -158,9 +158,23 @@ def list_slots(
     places `remaining` (0 when full: shown, not hidden)."""
     centre = get_object_or_404(Centre, pk=centre_id, is_active=True)
     day = query.date or centre.local_date(dt.datetime.now(dt.UTC))
-    slots = queries.day_slots(centre=centre, day=day, vaccine_id=query.vaccine)
+    slots, _version = availability.through(
+        f"slots:{centre.pk}:{day.isoformat()}:{query.vaccine or ''}",
+        [availability.day_key(centre.pk, day)],
+        lambda: _slots_out(centre, day, query.vaccine),
+    )
     items, count = http.page(slots, query)
-    return SlotPage(items=[SlotOut.of(slot, centre) for slot in items], count=count)
+    return SlotPage(items=items, count=count)
+
+
+def _slots_out(
+    centre: Centre, day: dt.date, vaccine_id: int | None
+) -> tuple[list[SlotOut], float | None]:
+    """The day's slots as the API shows them (kept in the availability cache), and the
+    instant the first one starts."""
+    slots = queries.day_slots(centre=centre, day=day, vaccine_id=vaccine_id)
+    first = availability.instant(slots[0].starts_at if slots else None)
+    return [SlotOut.of(slot, centre) for slot in slots], first
 
 
 def _local(moment: dt.datetime | None, centre: Centre) -> dt.datetime | None:

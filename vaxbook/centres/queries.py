@@ -4,6 +4,9 @@ Distances are great-circle distances by the haversine formula on a sphere of the
 mean radius: within 0.5 % of the ellipsoid, plenty to rank centres and show "2.4 km". The
 database narrows the candidates to a box of latitudes and longitudes (plain comparisons
 on both databases); Python computes the exact distances of those few.
+
+The reads marked @db_router.on_replica may be served by the read replica (vaxbook.core.
+db_router says when); their results are cached by vaxbook.centres.availability.
 """
 
 import datetime as dt
@@ -17,7 +20,9 @@ from django.db.models import Exists, Min, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Replace, Upper
 from django.utils import timezone
 
+from vaxbook.centres import availability
 from vaxbook.centres.models import Centre, Slot, Vaccine
+from vaxbook.core import db_router
 
 EARTH_RADIUS_KM = 6371.0088
 # How far "near" reaches: a postcode search lists the centres within this distance, and a
@@ -128,6 +133,7 @@ class CentreSearch:
     within_km: float = field(default=NEARBY_KM)
 
 
+@db_router.on_replica
 def find_centres(
     *, text: str = "", vaccine_id: int | None = None, near: Position | None = None
 ) -> CentreSearch:
@@ -187,6 +193,26 @@ def search_centres(
     return find_centres(text=text, vaccine_id=vaccine_id, near=near).results
 
 
+def cached_find_centres(
+    *, text: str = "", vaccine_id: int | None = None, near: Position | None = None
+) -> CentreSearch:
+    """find_centres through the availability cache: an answer stands until a centre it
+    shows, or the list of centres, changes, or its first next free time starts
+    (vaxbook.centres.availability)."""
+
+    def compute() -> tuple[CentreSearch, list[int], float | None]:
+        found = find_centres(text=text, vaccine_id=vaccine_id, near=near)
+        firsts = [result.next_free for result in found.results if result.next_free]
+        return (
+            found,
+            [result.centre.pk for result in found.results],
+            availability.instant(min(firsts)) if firsts else None,
+        )
+
+    words = " ".join(text.split())
+    return availability.search(f"find:{words}:{vaccine_id}:{near}", compute)
+
+
 def _matches(centre: Centre, words: str) -> bool:
     """Whether `centre` was found by its name, town or own postcode rather than for being
     near the postcode typed."""
@@ -243,6 +269,7 @@ def local_day_bounds(centre: Centre, day: dt.date) -> tuple[dt.datetime, dt.date
     return start, end
 
 
+@db_router.on_replica
 def day_slots(*, centre: Centre, day: dt.date, vaccine_id: int | None = None) -> list[Slot]:
     """The centre's open slots on its local `day` that have not started, full ones included
     (shown as full, not hidden); of one vaccine when `vaccine_id` is given."""
@@ -385,6 +412,7 @@ def _nearest_centres(
     ]
 
 
+@db_router.on_replica
 def first_free_on(
     centres: list[Centre], day: dt.date, *, vaccine_id: int | None = None
 ) -> dict[int, dt.datetime]:

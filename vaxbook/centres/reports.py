@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,6 +30,7 @@ from vaxbook.centres.errors import InvalidRange, NotPermitted
 from vaxbook.centres.models import Centre, Slot
 from vaxbook.centres.permissions import is_administrator
 from vaxbook.centres.services import managed_centre
+from vaxbook.core import db_router
 
 # A year and a day (a leap year, plus the day one starts on).
 MAX_REPORT_DAYS = 367
@@ -148,7 +149,8 @@ def figures(
         connection.ops.adapt_datefield_value(first_day),
         connection.ops.adapt_datefield_value(last_day),
     ]
-    return _rows(sql, params, grouping)
+    # Reports may lag the primary by the replica's bound (vaxbook.core.db_router).
+    return _rows(sql, params, grouping, db_router.replica_or_primary())
 
 
 def chart_days(
@@ -226,7 +228,9 @@ def slot_figures(
     _check_range(first_day, last_day)
     start = dt.datetime.combine(first_day - dt.timedelta(days=1), dt.time(0), tzinfo=dt.UTC)
     end = dt.datetime.combine(last_day + dt.timedelta(days=2), dt.time(0), tzinfo=dt.UTC)
-    slots = Slot.objects.filter(starts_at__gte=start, starts_at__lt=end)
+    slots = Slot.objects.using(db_router.replica_or_primary()).filter(
+        starts_at__gte=start, starts_at__lt=end
+    )
     if centre_ids is not None:
         slots = slots.filter(centre_id__in=centre_ids)
     rows = (
@@ -273,9 +277,9 @@ def slot_figures(
     return stream()
 
 
-def _rows(sql: str, params: Sequence[Any], grouping: Grouping) -> Iterator[Figures]:
+def _rows(sql: str, params: Sequence[Any], grouping: Grouping, alias: str) -> Iterator[Figures]:
     # A server-side (named) cursor on PostgreSQL: rows arrive FETCH_SIZE at a time.
-    with connection.chunked_cursor() as cursor:
+    with connections[alias].chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(FETCH_SIZE):
             for row in batch:

@@ -31,6 +31,7 @@ from vaxbook.audit.models import AuditAction
 from vaxbook.audit.services import record_event
 from vaxbook.bookings.models import Appointment
 from vaxbook.bookings.services import cancel_for_centre_closure
+from vaxbook.centres import availability
 from vaxbook.centres.errors import (
     CapacityBelowBooked,
     CentreNotFound,
@@ -131,6 +132,7 @@ def create_centre(
         _apply_details(centre, details)
         centre.save()
         centre.vaccines.set(details.vaccine_ids)
+        availability.changed(centre_list=True)
         record_event(
             actor=staff,
             action=AuditAction.CENTRE_CHANGED,
@@ -186,6 +188,7 @@ def update_centre(
             raise InvalidCentre(_("The centre could not be changed."), errors=errors)
         centre.save()
         centre.vaccines.set(details.vaccine_ids)
+        availability.changed(centres=[centre.pk], centre_list=True)
         after = _centre_snapshot(centre)
         record_event(
             actor=staff,
@@ -368,7 +371,7 @@ def change_slot_capacity(
     _check_capacity(capacity)
     now = timezone.now()
     with transaction.atomic(durable=True):
-        slot = Slot.objects.filter(pk=slot_id, centre_id=centre_id).first()
+        slot = Slot.objects.select_related("centre").filter(pk=slot_id, centre_id=centre_id).first()
         if slot is None:
             raise CentreNotFound(_("Slot not found."))
         if slot.starts_at <= now:
@@ -391,6 +394,7 @@ def change_slot_capacity(
                 % {"booked": booked},
                 booked=booked,
             )
+        availability.slots_changed([slot])
         record_event(
             actor=staff,
             action=AuditAction.CAPACITY_CHANGE,
@@ -445,6 +449,7 @@ def change_day_capacity(
                 % {"booked": most_booked},
                 booked=most_booked,
             )
+        availability.changed(days=[(centre_id, day)])
         record_event(
             actor=staff,
             action=AuditAction.CAPACITY_CHANGE,

@@ -28,6 +28,7 @@ from django.utils.translation import ngettext
 from vaxbook.accounts.models import User
 from vaxbook.audit.models import AuditAction
 from vaxbook.audit.services import record_event
+from vaxbook.centres import availability
 from vaxbook.centres.errors import InvalidRange
 from vaxbook.centres.models import Centre, OpeningTemplate, Slot
 from vaxbook.centres.queries import local_day_bounds
@@ -105,6 +106,7 @@ def generate_slots(
             # Counted, not assumed: ignore_conflicts reports nothing, and the unique
             # constraint may have refused some that another writer inserted meanwhile.
             generation.created = in_range.count() - before
+            availability.changed(days={(centre.pk, slot.local_date) for slot in new})
         if not dry_run:
             record_event(
                 actor=staff,

@@ -29,6 +29,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from vaxbook.centres.models import Centre, Slot
+from vaxbook.core import db_router
 
 HORIZON = dt.timedelta(days=28)
 # Clients refresh Schedules less often than Slots (the specification suggests daily), so the
@@ -103,7 +104,8 @@ def manifest(*, now: dt.datetime) -> dict[str, Any]:
     states = sorted(
         {
             region
-            for postcode in Centre.objects.filter(is_active=True)
+            for postcode in Centre.objects.using(db_router.replica_or_primary())
+            .filter(is_active=True)
             .values_list("postcode", flat=True)
             .distinct()
             if (region := region_of_postcode(postcode)) is not None
@@ -133,7 +135,8 @@ def location_lines() -> Iterator[bytes]:
     centre_page = _url_with_id("centre_day", "centre_id")
     identifier_system = site + reverse("centre_search")
     centres = (
-        Centre.objects.filter(is_active=True)
+        Centre.objects.using(db_router.replica_or_primary())
+        .filter(is_active=True)
         .order_by("pk")
         .values("pk", "name", "address", "postcode", "town", "phone", "latitude", "longitude")
     )
@@ -270,7 +273,7 @@ def schedule_id(centre_id: int, vaccine_id: int) -> str:
 
 def _published_slots(*, now: dt.datetime, until: dt.datetime) -> QuerySet[Slot]:
     """Open slots of active centres starting after `now` and before `until`, full or not."""
-    return Slot.objects.filter(
+    return Slot.objects.using(db_router.replica_or_primary()).filter(
         is_open=True, centre__is_active=True, starts_at__gt=now, starts_at__lt=until
     )
 

@@ -1,13 +1,25 @@
-"""Finding a centre and a free time. Views parse, call one query, render."""
+"""Finding a centre and a free time. Views parse, call one query, render.
+
+The day's list of slots is most of the day page's cost (template rendering): it is
+rendered once per centre, day, language and version of that day, and kept in the shared
+cache (vaxbook.centres.availability). The rest of the page (the account links, the
+language form and its CSRF token) is rendered for each request, never shared."""
 
 import datetime as dt
+import hashlib
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
-from vaxbook.centres import queries
+from vaxbook.centres import availability, queries
 from vaxbook.centres.forms import CentreSearchForm
 from vaxbook.centres.models import Centre
 
@@ -18,12 +30,12 @@ def centre_search(request: HttpRequest) -> HttpResponse:
     if form.is_bound and not form.is_valid():
         context = {"form": form, "search": None}
         return render(request, "centres/search.html", context, status=400)
-    search = queries.find_centres(**(form.search_arguments() if form.is_bound else {}))
+    search = queries.cached_find_centres(**(form.search_arguments() if form.is_bound else {}))
     return render(request, "centres/search.html", {"form": form, "search": search})
 
 
 @require_GET
-def centre_day(request: HttpRequest, centre_id: int) -> HttpResponse:
+def centre_day(request: HttpRequest, centre_id: int) -> HttpResponseBase:
     centre = get_object_or_404(Centre, pk=centre_id, is_active=True)
     today = centre.local_date(timezone.now())
     try:
@@ -31,16 +43,66 @@ def centre_day(request: HttpRequest, centre_id: int) -> HttpResponse:
     except ValueError:
         day = today
     day = max(day, today)
-    slots = queries.day_slots(centre=centre, day=day)
-    return render(
+    slots_html, version = availability.through(
+        f"day-html:{centre.pk}:{day.isoformat()}:{today.isoformat()}:{get_language()}",
+        [availability.day_key(centre.pk, day)],
+        lambda: _slots_html(centre, day, today),
+    )
+    etag = _page_etag(request, centre, today, version) if version else None
+    if etag is not None and (not_modified := get_conditional_response(request, etag=etag)):
+        return _revalidated(not_modified, etag)
+    response = render(
         request,
         "centres/day.html",
         {
             "centre": centre,
             "day": day,
-            "slots": slots,
-            "previous_day": day - dt.timedelta(days=1) if day > today else None,
-            "next_day": day + dt.timedelta(days=1),
-            **queries.when_none_free(centre=centre, day=day, slots=slots),
+            "slots_html": slots_html,
         },
     )
+    return _revalidated(response, etag)
+
+
+def _slots_html(centre: Centre, day: dt.date, today: dt.date) -> tuple[SafeString, float | None]:
+    """The day's table of slots with the links to other days (shared by everyone: nothing
+    of the request in it) and the instant its first slot starts, when the table changes
+    without a write."""
+    slots = queries.day_slots(centre=centre, day=day)
+    context = {
+        "centre": centre,
+        "slots": slots,
+        "previous_day": day - dt.timedelta(days=1) if day > today else None,
+        "next_day": day + dt.timedelta(days=1),
+        **queries.when_none_free(centre=centre, day=day, slots=slots),
+    }
+    html = render_to_string("centres/day_slots.html", context)
+    return mark_safe(html), availability.instant(slots[0].starts_at if slots else None)  # noqa: S308 (our own template's output)
+
+
+def _page_etag(request: HttpRequest, centre: Centre, today: dt.date, version: str) -> str:
+    """A validator of the whole page: the slot table's version and everything else the
+    page shows (the centre, who is signed in, the CSRF cookie its forms' tokens come from,
+    the language, the static files' names, the day it is)."""
+    user = request.user
+    parts = (
+        version,
+        centre.name,
+        centre.address,
+        centre.postcode,
+        centre.town,
+        centre.time_zone,
+        str(user.pk) if user.is_authenticated else "-",
+        request.COOKIES.get(settings.CSRF_COOKIE_NAME, ""),
+        get_language(),
+        getattr(staticfiles_storage, "manifest_hash", ""),
+        today.isoformat(),
+    )
+    return '"' + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32] + '"'
+
+
+def _revalidated(response: HttpResponseBase, etag: str | None) -> HttpResponseBase:
+    """A browser keeps the page but asks again each time (If-None-Match): places change."""
+    if etag is not None:
+        response["ETag"] = etag
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
