@@ -6,122 +6,260 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('centres', '0005_position_bounds'),
+        ("centres", "0005_position_bounds"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WaitingRoom',
+            name="WaitingRoom",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('active', models.BooleanField(default=False, verbose_name='active')),
-                ('opens_at', models.DateTimeField(help_text='Who arrives before waits in a pre-queue; places are drawn at random then.', verbose_name='opens at')),
-                ('rate_per_minute', models.PositiveIntegerField(default=600, help_text='In automatic mode, the starting rate (then measured).', verbose_name='admissions per minute')),
-                ('pass_lifetime_seconds', models.PositiveIntegerField(default=900, verbose_name='pass lifetime (seconds)')),
-                ('paused', models.BooleanField(default=False, verbose_name='admission paused')),
-                ('mode', models.CharField(choices=[('manual', 'Manual: the configured rate'), ('auto', 'Automatic: the rate the service sustains')], default='manual', max_length=8, verbose_name='mode')),
-                ('auto_switch_on_per_second', models.PositiveIntegerField(blank=True, help_text='Empty: never switches itself on.', null=True, verbose_name='switch on above (booking requests per second)')),
-                ('next_release', models.CharField(blank=True, help_text='e.g. “More places are released on Monday at 08:00.”', max_length=300, verbose_name='what happens when places run out')),
-                ('cohort_opening', models.ForeignKey(blank=True, help_text="Empty: the opening instant below. Set: its vaccine's places count.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='waiting_rooms', to='centres.cohortopening', verbose_name='cohort opening')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                ("active", models.BooleanField(default=False, verbose_name="active")),
+                (
+                    "opens_at",
+                    models.DateTimeField(
+                        help_text="Who arrives before waits in a pre-queue; places are drawn at random then.",
+                        verbose_name="opens at",
+                    ),
+                ),
+                (
+                    "rate_per_minute",
+                    models.PositiveIntegerField(
+                        default=600,
+                        help_text="In automatic mode, the starting rate (then measured).",
+                        verbose_name="admissions per minute",
+                    ),
+                ),
+                (
+                    "pass_lifetime_seconds",
+                    models.PositiveIntegerField(
+                        default=900, verbose_name="pass lifetime (seconds)"
+                    ),
+                ),
+                ("paused", models.BooleanField(default=False, verbose_name="admission paused")),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[
+                            ("manual", "Manual: the configured rate"),
+                            ("auto", "Automatic: the rate the service sustains"),
+                        ],
+                        default="manual",
+                        max_length=8,
+                        verbose_name="mode",
+                    ),
+                ),
+                (
+                    "auto_switch_on_per_second",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Empty: never switches itself on.",
+                        null=True,
+                        verbose_name="switch on above (booking requests per second)",
+                    ),
+                ),
+                (
+                    "next_release",
+                    models.CharField(
+                        blank=True,
+                        help_text="e.g. “More places are released on Monday at 08:00.”",
+                        max_length=300,
+                        verbose_name="what happens when places run out",
+                    ),
+                ),
+                (
+                    "cohort_opening",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty: the opening instant below. Set: its vaccine's places count.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="waiting_rooms",
+                        to="centres.cohortopening",
+                        verbose_name="cohort opening",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'waiting room',
-                'ordering': ['-opens_at'],
+                "verbose_name": "waiting room",
+                "ordering": ["-opens_at"],
             },
         ),
         migrations.CreateModel(
-            name='LineState',
+            name="LineState",
             fields=[
-                ('room', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, serialize=False, to='waiting_room.waitingroom')),
-                ('opened', models.BooleanField(default=False)),
-                ('pre_count', models.PositiveIntegerField(default=0)),
-                ('fifo_count', models.PositiveIntegerField(default=0)),
-                ('admitted', models.FloatField(default=0.0)),
-                ('admitted_at', models.FloatField(default=0.0)),
+                (
+                    "room",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        serialize=False,
+                        to="waiting_room.waitingroom",
+                    ),
+                ),
+                ("opened", models.BooleanField(default=False)),
+                ("pre_count", models.PositiveIntegerField(default=0)),
+                ("fifo_count", models.PositiveIntegerField(default=0)),
+                ("admitted", models.FloatField(default=0.0)),
+                ("admitted_at", models.FloatField(default=0.0)),
             ],
         ),
         migrations.CreateModel(
-            name='LoadSample',
+            name="LoadSample",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('window_start', models.DateTimeField()),
-                ('admitted', models.FloatField(default=0.0)),
-                ('waiting', models.PositiveIntegerField(default=0)),
-                ('bookings', models.PositiveIntegerField(default=0)),
-                ('requests', models.PositiveIntegerField(default=0)),
-                ('errors', models.PositiveIntegerField(default=0)),
-                ('latency_ms_total', models.FloatField(default=0.0)),
-                ('rate_per_minute', models.FloatField(default=0.0)),
-                ('room', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='samples', to='waiting_room.waitingroom')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("window_start", models.DateTimeField()),
+                ("admitted", models.FloatField(default=0.0)),
+                ("waiting", models.PositiveIntegerField(default=0)),
+                ("bookings", models.PositiveIntegerField(default=0)),
+                ("requests", models.PositiveIntegerField(default=0)),
+                ("errors", models.PositiveIntegerField(default=0)),
+                ("latency_ms_total", models.FloatField(default=0.0)),
+                ("rate_per_minute", models.FloatField(default=0.0)),
+                (
+                    "room",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="samples",
+                        to="waiting_room.waitingroom",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PassHolder',
+            name="PassHolder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ticket_id', models.CharField(max_length=32)),
-                ('expires_at', models.DateTimeField()),
-                ('room', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pass_holders', to='waiting_room.waitingroom')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ticket_id", models.CharField(max_length=32)),
+                ("expires_at", models.DateTimeField()),
+                (
+                    "room",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pass_holders",
+                        to="waiting_room.waitingroom",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Ticket',
+            name="Ticket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ticket_id', models.CharField(max_length=32)),
-                ('draw', models.BigIntegerField()),
-                ('position', models.PositiveIntegerField(blank=True, null=True)),
-                ('joined_at', models.FloatField()),
-                ('admitted_at', models.FloatField(blank=True, null=True)),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
-                ('room', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tickets', to='waiting_room.waitingroom')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ticket_id", models.CharField(max_length=32)),
+                ("draw", models.BigIntegerField()),
+                ("position", models.PositiveIntegerField(blank=True, null=True)),
+                ("joined_at", models.FloatField()),
+                ("admitted_at", models.FloatField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "room",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tickets",
+                        to="waiting_room.waitingroom",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='waitingroom',
-            constraint=models.UniqueConstraint(condition=models.Q(('active', True)), fields=('active',), name='one_active_waiting_room'),
+            model_name="waitingroom",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("active", True)),
+                fields=("active",),
+                name="one_active_waiting_room",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='waitingroom',
-            constraint=models.CheckConstraint(condition=models.Q(('rate_per_minute__gte', 1)), name='waiting_room_rate_positive'),
+            model_name="waitingroom",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("rate_per_minute__gte", 1)), name="waiting_room_rate_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='waitingroom',
-            constraint=models.CheckConstraint(condition=models.Q(('pass_lifetime_seconds__gte', 60)), name='waiting_room_pass_a_minute'),
+            model_name="waitingroom",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("pass_lifetime_seconds__gte", 60)),
+                name="waiting_room_pass_a_minute",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='loadsample',
-            constraint=models.UniqueConstraint(fields=('room', 'window_start'), name='one_sample_per_window'),
+            model_name="loadsample",
+            constraint=models.UniqueConstraint(
+                fields=("room", "window_start"), name="one_sample_per_window"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='passholder',
-            constraint=models.UniqueConstraint(fields=('room', 'ticket_id'), name='pass_one_account'),
+            model_name="passholder",
+            constraint=models.UniqueConstraint(
+                fields=("room", "ticket_id"), name="pass_one_account"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='passholder',
-            constraint=models.UniqueConstraint(fields=('room', 'user'), name='account_one_pass'),
+            model_name="passholder",
+            constraint=models.UniqueConstraint(fields=("room", "user"), name="account_one_pass"),
         ),
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['room', 'draw'], name='waiting_roo_room_id_c2e648_idx'),
+            model_name="ticket",
+            index=models.Index(fields=["room", "draw"], name="waiting_roo_room_id_c2e648_idx"),
         ),
         migrations.AddConstraint(
-            model_name='ticket',
-            constraint=models.UniqueConstraint(fields=('room', 'ticket_id'), name='ticket_id_unique'),
+            model_name="ticket",
+            constraint=models.UniqueConstraint(
+                fields=("room", "ticket_id"), name="ticket_id_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ticket',
-            constraint=models.UniqueConstraint(fields=('room', 'position'), name='ticket_position_unique'),
+            model_name="ticket",
+            constraint=models.UniqueConstraint(
+                fields=("room", "position"), name="ticket_position_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ticket',
-            constraint=models.UniqueConstraint(condition=models.Q(('account__isnull', False)), fields=('room', 'account'), name='one_ticket_per_account'),
+            model_name="ticket",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("account__isnull", False)),
+                fields=("room", "account"),
+                name="one_ticket_per_account",
+            ),
         ),
     ]
