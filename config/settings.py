@@ -223,6 +223,11 @@ RATE_LIMITS = {
 WAITING_ROOM_REDIS_URL = os.environ.get("WAITING_ROOM_REDIS_URL", os.environ.get("REDIS_URL", ""))
 WAITING_ROOM_REDIS_TIMEOUT_S = float(os.environ.get("WAITING_ROOM_REDIS_TIMEOUT_S", "0.5"))
 WAITING_ROOM_GRACE_SECONDS = int(os.environ.get("WAITING_ROOM_GRACE_SECONDS", "1800"))
+# Automatic admission (mode "auto"): the mean booking latency the rate is steered to stay
+# under, and the bounds of the rate (admissions a minute).
+WAITING_ROOM_TARGET_LATENCY_MS = float(os.environ.get("WAITING_ROOM_TARGET_LATENCY_MS", "100"))
+WAITING_ROOM_AUTO_MIN_RATE = int(os.environ.get("WAITING_ROOM_AUTO_MIN_RATE", "60"))
+WAITING_ROOM_AUTO_MAX_RATE = int(os.environ.get("WAITING_ROOM_AUTO_MAX_RATE", "30000"))
 
 LOGGING = {
     "version": 1,

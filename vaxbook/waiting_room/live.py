@@ -3,8 +3,8 @@ minute, places left, the time to clear the line; and the samples behind its char
 
 A sample is one row per room and ten-second window (LoadSample), written by whoever looks
 first in that window (the live page, or the automatic mode's step): the frontier, the
-people waiting, the bookings made, the booking requests measured by the gate (count,
-errors, total latency) and the admission rate in force.
+people waiting, the bookings made, the admission rate in force; the automatic mode adds
+the booking requests the gate measured (vaxbook.waiting_room.autopilot).
 """
 
 import datetime as dt
@@ -13,12 +13,11 @@ import math
 import time
 from dataclasses import dataclass
 
-from django.db.models import F
 from django.utils import timezone
 from redis.exceptions import RedisError
 
 from vaxbook.bookings.models import Appointment
-from vaxbook.waiting_room import load, services
+from vaxbook.waiting_room import services
 from vaxbook.waiting_room.engine import RoomConfig
 from vaxbook.waiting_room.models import LoadSample, WaitingRoom
 
@@ -75,7 +74,6 @@ def record_sample(room: RoomConfig, *, now: float, admitted: float, waiting: int
     """This window's sample (the first look in a window writes it; later ones add the
     load measured since)."""
     window = window_of(now)
-    measured = load.take(now=now)
     bookings = Appointment.objects.filter(
         created_at__gte=window, created_at__lt=window + dt.timedelta(seconds=SAMPLE_SECONDS)
     ).count()
@@ -86,9 +84,6 @@ def record_sample(room: RoomConfig, *, now: float, admitted: float, waiting: int
             "admitted": admitted,
             "waiting": waiting,
             "bookings": bookings,
-            "requests": measured.requests,
-            "errors": measured.errors,
-            "latency_ms_total": measured.latency_ms_total,
             "rate_per_minute": 0.0 if room.paused else room.rate_per_minute,
         },
     )
@@ -97,9 +92,6 @@ def record_sample(room: RoomConfig, *, now: float, admitted: float, waiting: int
             admitted=admitted,
             waiting=waiting,
             bookings=bookings,
-            requests=F("requests") + measured.requests,
-            errors=F("errors") + measured.errors,
-            latency_ms_total=F("latency_ms_total") + measured.latency_ms_total,
         )
 
 

@@ -21,8 +21,12 @@ class Measured:
     latency_ms_total: float = 0.0
 
 
+# How often a process adds its counts to the shared sample (vaxbook.waiting_room.autopilot).
+FLUSH_SECONDS = 5.0
+
 _lock = threading.Lock()
 _counts = {"requests": 0, "errors": 0, "latency": 0.0}
+_last_flush = [time.monotonic()]
 
 
 def count(*, latency_ms: float, error: bool) -> None:
@@ -30,6 +34,13 @@ def count(*, latency_ms: float, error: bool) -> None:
         _counts["requests"] += 1
         _counts["errors"] += int(error)
         _counts["latency"] += latency_ms
+        due = time.monotonic() - _last_flush[0] >= FLUSH_SECONDS
+        if due:
+            _last_flush[0] = time.monotonic()
+    if due:
+        from vaxbook.waiting_room import autopilot  # the autopilot reads the models
+
+        autopilot.flush()
 
 
 def take(*, now: float | None = None) -> Measured:
