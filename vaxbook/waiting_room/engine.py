@@ -34,6 +34,7 @@ ESTIMATE_HIGH = 1.25
 POLL_MIN_S = 2.0
 POLL_MAX_S = 45.0
 POLL_JITTER = 0.2
+_jitter = random.Random()  # noqa: S311 (jitter, not a secret)
 
 
 class State:
@@ -129,7 +130,7 @@ def poll_after(
     """Seconds until the next poll: a quarter of the expected wait, between POLL_MIN_S and
     POLL_MAX_S, with +/- POLL_JITTER. In the pre-queue: half the time to the opening (at
     most 30 s), and just after the opening, spread over a few seconds."""
-    rng = rng or random.Random()  # noqa: S311 (jitter, not a secret)
+    rng = rng or _jitter
     if state == State.PRE_QUEUE:
         if opens_in <= 10:
             return round(max(0.0, opens_in) + rng.uniform(0.5, 4.0), 2)
