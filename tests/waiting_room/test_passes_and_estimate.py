@@ -68,8 +68,12 @@ def test_an_account_holds_one_live_pass(room: WaitingRoom) -> None:
 def test_after_its_pass_expired_a_ticket_must_join_again(room: WaitingRoom) -> None:
     ticket = services.join(now=T0 + 1).ticket
     assert services.poll(ticket=ticket, now=T0 + 5).state == "admitted"
+    later = T0 + 5 + room.pass_lifetime_seconds + 1
     with pytest.raises(InvalidTicket):
-        services.poll(ticket=ticket, now=T0 + 5 + room.pass_lifetime_seconds + 1)
+        services.poll(ticket=ticket, now=later)
+    services.join(now=later)
+    again = services.join(ticket=ticket, now=later)
+    assert again.position == 3  # at the back
 
 
 def test_the_estimate_is_a_range_around_the_time_at_the_current_rate() -> None:

@@ -35,7 +35,7 @@ from redis.exceptions import RedisError
 
 from vaxbook.audit.models import AuditAction
 from vaxbook.audit.services import record_event
-from vaxbook.waiting_room import load, services
+from vaxbook.waiting_room import live, load, services
 from vaxbook.waiting_room.live import SAMPLE_SECONDS, window_of
 from vaxbook.waiting_room.models import AdmissionMode, LoadSample, WaitingRoom
 
@@ -82,6 +82,10 @@ def flush(*, now: float | None = None) -> None:
         latency_ms_total=F("latency_ms_total") + measured.latency_ms_total,
     )
     sample.refresh_from_db()
+    if room.active:
+        # The line's figures too, for the live chart (the first flush of a window writes
+        # them; the live page refreshes them when someone looks).
+        live.snapshot(room, now=now)
     if not room.active:
         threshold = room.auto_switch_on_per_second or 0
         if sample.requests / SAMPLE_SECONDS > threshold:

@@ -198,7 +198,10 @@ def join(
         except InvalidTicket:
             claims = None
         if claims is not None and claims.room_id == room.id and account_id is None:
-            return poll(ticket=ticket, now=now)
+            try:
+                return poll(ticket=ticket, now=now)
+            except InvalidTicket:
+                pass  # its turn came and went unused: a new place, at the back
     line = store()
     try:
         entry = line.join(
