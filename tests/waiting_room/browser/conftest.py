@@ -1,0 +1,12 @@
+"""The shared browser fixtures of tests/browser/conftest.py, imported by name (see
+tests/checkin/browser/conftest.py for why)."""
+
+from tests.browser.conftest import (  # noqa: F401 (fixtures, found by name)
+    _allow_orm_calls_beside_playwright,
+    browser,
+    context,
+    page,
+    playwright_driver,
+    sign_in,
+    spanish_context,
+)
