@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request refused for overload costs nothing else (vaxbook.core.overload).
+    "vaxbook.core.overload.LoadSheddingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -208,6 +210,10 @@ RATE_LIMITS = {
     "validation_account": os.environ.get("RATE_LIMIT_VALIDATION_ACCOUNT", "120/m"),
     "validation_address": os.environ.get("RATE_LIMIT_VALIDATION_ADDRESS", "1200/m"),
 }
+
+# Load shedding per worker process (vaxbook.core.overload, docs/overload.md): requests
+# running at once, waiting for a turn and for how long, the staff side's own budget.
+LOAD_SHEDDING = env.load_shedding(os.environ)
 
 LOGGING = {
     "version": 1,
