@@ -16,7 +16,7 @@ help:
 	@echo "make run    start vaxbook (SQLite, demo data, worker) on http://$(HOST):$(PORT)/"
 	@echo "make test   lint, type checks, migration check and the whole test suite"
 	@echo "make dev    Django's auto-reloading development server and the worker"
-	@echo "make bench  booking storm, slot pages and (on PostgreSQL) the HTTP booking storm and its cost"
+	@echo "make bench  booking storm, slot pages and (on PostgreSQL) the HTTP booking storm, its cost and the flash crowd"
 	@echo "make lock   recompile requirements/*.lock from pyproject.toml"
 
 # The environment is rebuilt whenever a lock file changes.
@@ -54,8 +54,8 @@ test: lint typecheck check-migrations suite
 bench: $(VENV)/.dev-installed
 	$(PY) bench/booking_storm.py
 	$(PY) bench/slot_list.py
-	@case "$${DATABASE_URL:-}" in postgres*) $(PY) bench/http_storm.py && $(PY) bench/booking_cost.py ;; \
-	  *) echo "bench/http_storm.py and bench/booking_cost.py run on PostgreSQL: set DATABASE_URL=postgres://..." ;; esac
+	@case "$${DATABASE_URL:-}" in postgres*) $(PY) bench/http_storm.py && $(PY) bench/booking_cost.py && $(PY) bench/flash_crowd.py ;; \
+	  *) echo "bench/http_storm.py, bench/booking_cost.py and bench/flash_crowd.py run on PostgreSQL: set DATABASE_URL=postgres://..." ;; esac
 
 bench-http: $(VENV)/.dev-installed
 	$(PY) bench/http_servers.py
