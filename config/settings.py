@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "vaxbook.management",
     "vaxbook.api",
     "vaxbook.audit",
+    "vaxbook.waiting_room",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -54,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # The booking pages need a waiting-room pass while a room is active.
+    "vaxbook.waiting_room.gate.PageGate",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -209,11 +212,23 @@ RATE_LIMITS = {
     "booking_address": os.environ.get("RATE_LIMIT_BOOKING_ADDRESS", "600/m"),
     "validation_account": os.environ.get("RATE_LIMIT_VALIDATION_ACCOUNT", "120/m"),
     "validation_address": os.environ.get("RATE_LIMIT_VALIDATION_ADDRESS", "1200/m"),
+    # Joins of the waiting room per address (a crowd behind one NAT joins too), and polls
+    # of one ticket in the database store (the Redis store counts them in its script).
+    "waiting_room_join_address": os.environ.get("RATE_LIMIT_WAITING_ROOM_JOIN_ADDRESS", "60/m"),
+    "waiting_room_poll": os.environ.get("RATE_LIMIT_WAITING_ROOM_POLL", "10/10s"),
 }
 
 # Load shedding per worker process (vaxbook.core.overload, docs/overload.md): requests
 # running at once, waiting for a turn and for how long, the staff side's own budget.
 LOAD_SHEDDING = env.load_shedding(os.environ)
+
+# Waiting room (vaxbook.waiting_room): the line lives in this Redis (default: REDIS_URL;
+# empty: in the database), which a request waits for at most WAITING_ROOM_REDIS_TIMEOUT_S.
+# A ticket keeps its place for WAITING_ROOM_GRACE_SECONDS after it was last issued (every
+# poll issues it again): a reload, a late poll or a lost connection within that keeps it.
+WAITING_ROOM_REDIS_URL = os.environ.get("WAITING_ROOM_REDIS_URL", os.environ.get("REDIS_URL", ""))
+WAITING_ROOM_REDIS_TIMEOUT_S = float(os.environ.get("WAITING_ROOM_REDIS_TIMEOUT_S", "0.5"))
+WAITING_ROOM_GRACE_SECONDS = int(os.environ.get("WAITING_ROOM_GRACE_SECONDS", "1800"))
 
 LOGGING = {
     "version": 1,

@@ -14,6 +14,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/smart-scheduling/", include("vaxbook.centres.smart_urls")),
+    # Plain views: the poll of an opening's crowd must cost as little as possible.
+    path("api/v1/waiting-room/", include("vaxbook.waiting_room.api_urls")),
     path("api/v1/", api.urls),
     path("", include("vaxbook.credentials.urls")),
     path("", include("vaxbook.accounts.urls")),
@@ -21,6 +23,7 @@ urlpatterns = [
     path("", include("vaxbook.centres.urls")),
     path("", include("vaxbook.checkin.urls")),
     path("", include("vaxbook.management.urls")),
+    path("", include("vaxbook.waiting_room.urls")),
 ]
 
 # Under /api/ these answer application/problem+json; elsewhere Django's own pages.

@@ -66,6 +66,10 @@ DOMAIN_STATUS: dict[str, int] = {
     "invalid_transition": 409,
     "not_eligible": 422,
     "invalid_record": 422,
+    # The waiting room (vaxbook.waiting_room.errors).
+    "pass_required": 403,
+    "pass_invalid": 403,
+    "invalid_ticket": 400,
 }
 # A domain error added later without a status here is still a client error, never a 500.
 DEFAULT_DOMAIN_STATUS = 409
@@ -83,6 +87,11 @@ TITLES: dict[str, Promise] = {
     "invalid_transition": gettext_lazy("Invalid status change"),
     "not_eligible": gettext_lazy("Not eligible"),
     "invalid_record": gettext_lazy("Invalid vaccination record"),
+    # The waiting room.
+    "pass_required": gettext_lazy("Waiting-room pass required"),
+    "pass_invalid": gettext_lazy("Invalid waiting-room pass"),
+    "invalid_ticket": gettext_lazy("Invalid waiting-room ticket"),
+    "waiting_room_unavailable": gettext_lazy("Waiting room unavailable"),
     # Authentication.
     "not_authenticated": gettext_lazy("Authentication required"),
     "invalid_token": gettext_lazy("Invalid token"),

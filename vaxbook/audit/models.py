@@ -27,6 +27,8 @@ class AuditAction(models.TextChoices):
     STAFF_INVITED = "staff_invited", _("Staff invited")
     CENTRE_CHANGED = "centre_changed", _("Centre changed")
     POLICY_CHANGED = "policy_changed", _("Policy changed")
+    # The waiting room of an opening.
+    WAITING_ROOM_CHANGED = "waiting_room_changed", _("Waiting room changed")
 
 
 class AuditLogIsAppendOnly(Exception):

@@ -26,6 +26,7 @@ from vaxbook.core import ratelimit
 from vaxbook.core.clients import client_address
 from vaxbook.credentials.qr import qr_svg
 from vaxbook.notifications.calendar import appointment_ics
+from vaxbook.waiting_room.gate import require_api_pass
 
 router = Router(tags=["appointments"], auth=bearer)
 
@@ -41,7 +42,12 @@ IdempotencyKey = HeaderEx[
 AppointmentId = PathEx[uuid.UUID, P(description="The appointment's id.")]
 
 NOT_FOUND = {404: "`not_found`: no such appointment of yours."}
-CITIZEN = {403: "`citizen_required`: the account has no citizen profile (staff)."}
+CITIZEN = {
+    403: "`citizen_required`: the account has no citizen profile (staff). While a waiting "
+    "room is active: `pass_required` (no Waiting-Room-Pass header: join the line at "
+    "POST /waiting-room/tickets), `pass_invalid` (forged, expired, or bound to another "
+    "account)."
+}
 RATE = {429: "`rate_limited`: too many changes from this account or address."}
 REUSED = "`idempotency_key_reused`: the key was used for another request"
 
@@ -65,6 +71,8 @@ class AppointmentPage(Output):
 
 
 def _limit(request: HttpRequest, citizen: Citizen) -> None:
+    # While a waiting room is active, every change needs its pass (403 otherwise).
+    require_api_pass(request, citizen.user_id)
     ratelimit.hit(*ratelimit.booking(client_address(request), citizen.user_id))
 
 

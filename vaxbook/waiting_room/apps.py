@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WaitingRoomConfig(AppConfig):
+    name = "vaxbook.waiting_room"
+    label = "waiting_room"
