@@ -65,12 +65,18 @@ os.environ["DEBUG"] = "false"
 HOST = http_servers.HOST
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
 # The crowd comes from one address: the per-address limits would refuse it (they still run).
-RATE_LIMITS = {"RATE_LIMIT_BOOKING_ADDRESS": "off", "RATE_LIMIT_SIGN_IN_ADDRESS": "off"}
+RATE_LIMITS = {
+    "RATE_LIMIT_BOOKING_ADDRESS": "off",
+    "RATE_LIMIT_SIGN_IN_ADDRESS": "off",
+    "RATE_LIMIT_WAITING_ROOM_JOIN_ADDRESS": "off",
+}
 TICKETS = "/api/v1/waiting-room/tickets"
 WAITING = {"pre_queue", "waiting", "paused"}
 # Places: room for every visitor, in slots of this size (a crowd spread over a day's slots).
 SLOT_CAPACITY = 20
 TARGET_POLL_P99_MS, TARGET_BOOKING_P99_MS, TARGET_SHARE = 100, 200, 0.9
+# Seconds from switching the room on to the crowd's first arrival.
+SWITCH_S = 1.5
 
 
 @dataclass
@@ -286,11 +292,29 @@ def prepare(count: int, tag: str, centre_id: int, vaccine_id: int) -> tuple[list
     return http_storm.issue_tokens(citizens), slots
 
 
-def switch_room(*, on: bool, rate_per_minute: int) -> bool:
-    """Turn the waiting room on or off; False when this tree has none."""
+def has_room() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("vaxbook.waiting_room") is not None
+
+
+def switch_room(*, on: bool, rate_per_minute: int, opens_in: float) -> None:
+    """The health authority's switch (docs/waiting-room.md): one active room, opening
+    `opens_in` seconds from now, admitting `rate_per_minute`; or none."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from vaxbook.waiting_room.models import WaitingRoom
+
+    WaitingRoom.objects.filter(active=True).update(active=False)
+    if on:
+        WaitingRoom.objects.create(
+            name="Flash crowd",
+            active=True,
+            opens_at=timezone.now() + dt.timedelta(seconds=opens_in),
+            rate_per_minute=rate_per_minute,
+        )
 
 
 def check_database(crowd: Crowd, slots: list[int], rows_before: int) -> None:
@@ -365,7 +389,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=256, help="the crowd's pool")
     parser.add_argument("--timeout", type=float, default=30.0, help="per request, seconds")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--rate", type=int, default=0, help="admissions/min (0: the room's)")
+    parser.add_argument(
+        "--rate", type=int, default=0, help="admissions/min (0: the yardstick's bookings/min)"
+    )
     parser.add_argument("--yardstick-seconds", type=int, default=10, help="0: no yardstick")
     args = parser.parse_args()
     configured = os.environ.get("DATABASE_URL", "")
@@ -402,26 +428,30 @@ def main() -> int:
         f"server:   {server.name}; crowd: {args.visitors} visitors arriving over"
         f" {args.arrival:g} s, {args.connections} connections, one asyncio process"
     )
-    runs = [("on", True), ("off", False)] if switch_room(on=False, rate_per_minute=0) else []
-    if not runs:
+    # The yardstick first: the room admits at the rate the API sustains (unless --rate).
+    storm = None
+    if args.yardstick_seconds:
+        storm = yardstick(args, centre_id, vaccine_id, env)
+        print(f"  yardstick: {storm.created / storm.seconds:.0f} bookings/s", flush=True)
+    rate = args.rate or (round(storm.created / storm.seconds * 60) if storm else 6_000)
+    runs = [("on", True), ("off", False)] if has_room() else [("off", False)]
+    if not has_room():
         print("(this tree has no waiting room: the crowd runs with it off only)")
-        runs = [("off", False)]
     crowds = []
     health = f"http://{HOST}:{args.port}/healthz"
     for label, room in runs:
         tokens, slots = prepare(args.visitors, f"crowd-{label}", centre_id, vaccine_id)
-        switch_room(on=room, rate_per_minute=args.rate)
         rows_before = Appointment.objects.count()
         with http_servers.running(server, env, health):
+            if has_room():
+                # Half the crowd arrives before the opening (the pre-queue's draw), half
+                # after; the workers see the switch within a second (ROOM_TTL).
+                switch_room(on=room, rate_per_minute=rate, opens_in=SWITCH_S + args.arrival / 2)
+                time.sleep(SWITCH_S)
             crowd = asyncio.run(run_crowd(f"room {label}", args, tokens, slots, room))
         check_database(crowd, slots, rows_before)
         crowds.append(crowd)
         print(f"  room {label}: {len(crowd.bookings)} booked in {crowd.seconds:.1f} s", flush=True)
-
-    storm = None
-    if args.yardstick_seconds:
-        storm = yardstick(args, centre_id, vaccine_id, env)
-        print(f"  yardstick: {storm.requests} requests", flush=True)
 
     print()
     table = [figures(crowd) for crowd in crowds]
