@@ -156,5 +156,6 @@ def load_shedding(environ: Mapping[str, str]) -> dict[str, Any]:
         "waiting": number("WEB_QUEUE", "16"),
         "wait_seconds": number("WEB_QUEUE_SECONDS", "5", kind=float),
         "staff_running": number("WEB_STAFF_THREADS", "2", least=1),
+        "line_running": number("WEB_LINE_THREADS", "2", least=1),
         "retry_after": number("WEB_RETRY_AFTER", "5", least=1),
     }

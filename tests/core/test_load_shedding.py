@@ -28,6 +28,7 @@ def shedding(**budget: float) -> dict[str, float]:
         "waiting": 1,
         "wait_seconds": 60,
         "staff_running": 1,
+        "line_running": 1,
         "retry_after": 7,
         **budget,
     }
@@ -186,6 +187,25 @@ def test_the_staff_side_has_a_budget_of_its_own_and_is_refused_beyond_it() -> No
         assert citizen.result(SYNC_TIMEOUT_S).status_code == 200
 
 
+def test_the_waiting_rooms_polls_never_take_the_turns_of_people_booking() -> None:
+    view = HeldView()
+    with busy_worker(view, waiting=0) as (middleware, send):
+        poll = send("/api/v1/waiting-room/tickets/current")
+        wait_until(lambda: view.running == 1)
+        refused_poll = middleware(RequestFactory().get("/api/v1/waiting-room/tickets/current"))
+        booking = send("/api/v1/appointments")
+        wait_until(lambda: view.running == 2)
+        refused_booking = middleware(RequestFactory().post("/api/v1/appointments"))
+        view.release.set()
+
+        assert refused_poll.status_code == 503
+        assert json.loads(refused_poll.content)["code"] == "overloaded"
+        assert refused_booking.status_code == 503
+        assert poll.result(SYNC_TIMEOUT_S).status_code == 200
+        assert booking.result(SYNC_TIMEOUT_S).status_code == 200
+    assert sorted(view.served) == ["/api/v1/appointments", "/api/v1/waiting-room/tickets/current"]
+
+
 def test_a_burst_of_threads_runs_at_most_the_budget_and_the_rest_is_refused() -> None:
     view = HeldView()
     burst = 20
@@ -218,6 +238,7 @@ def test_the_budgets_come_from_the_environment_and_bad_values_stop_the_start() -
         "waiting": 16,
         "wait_seconds": 5.0,
         "staff_running": 2,
+        "line_running": 2,
         "retry_after": 5,
     }
     configured = env.load_shedding({"WEB_THREADS": "8", "WEB_QUEUE": "0"})

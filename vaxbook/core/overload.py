@@ -11,7 +11,9 @@ The rule, per worker process and per budget:
 
 Static files and /healthz never count. The staff side (staff pages, the administration,
 the validation and check-in endpoints of the API) has a budget of its own, so that a crowd
-of citizens never takes the centres' turns during an opening.
+of citizens never takes the centres' turns during an opening. So has the waiting room's
+line (joining and polling, its page): a crowd of polls never takes the turns of the people
+it admitted to book, and a shed poll costs nobody their place (the ticket keeps it).
 
 Why here and not in the server: granian hands every request it reads to its pool of
 blocking threads through an unbounded queue, invisible to Python; `--backpressure` bounds
@@ -41,6 +43,8 @@ STAFF_PREFIXES = (
 )
 # POST /api/v1/appointments/{id}/vaccination: recording a dose at the centre.
 STAFF_SUFFIXES = ("/vaccination",)
+# The waiting room's line: joins, polls and the page people wait on.
+LINE_PREFIXES = ("/api/v1/waiting-room/", "/waiting-room/")
 
 
 class Budget:
@@ -86,9 +90,12 @@ class Budget:
 
 
 def budget_of(path: str) -> str | None:
-    """ "public", "staff", or None for what is never counted."""
+    """The budget that counts a request to `path`: "public", "staff" or "line"; None for
+    what is never counted."""
     if path.startswith(EXEMPT_PREFIXES):
         return None
+    if path.startswith(LINE_PREFIXES):
+        return "line"
     if path.startswith(STAFF_PREFIXES) or (
         path.startswith("/api/v1/appointments/") and path.endswith(STAFF_SUFFIXES)
     ):
@@ -112,6 +119,11 @@ class LoadSheddingMiddleware:
             "staff": Budget(
                 running=shedding["staff_running"],
                 waiting=shedding["staff_running"],
+                wait_seconds=shedding["wait_seconds"],
+            ),
+            "line": Budget(
+                running=shedding["line_running"],
+                waiting=shedding["waiting"],
                 wait_seconds=shedding["wait_seconds"],
             ),
         }
