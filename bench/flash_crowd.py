@@ -298,7 +298,7 @@ def has_room() -> bool:
     return importlib.util.find_spec("vaxbook.waiting_room") is not None
 
 
-def switch_room(*, on: bool, rate_per_minute: int, opens_in: float) -> None:
+def switch_room(*, on: bool, rate_per_minute: int, opens_in: float, mode: str) -> None:
     """The health authority's switch (docs/waiting-room.md): one active room, opening
     `opens_in` seconds from now, admitting `rate_per_minute`; or none."""
     import datetime as dt
@@ -314,6 +314,7 @@ def switch_room(*, on: bool, rate_per_minute: int, opens_in: float) -> None:
             active=True,
             opens_at=timezone.now() + dt.timedelta(seconds=opens_in),
             rate_per_minute=rate_per_minute,
+            mode=mode,
         )
 
 
@@ -332,7 +333,6 @@ def figures(crowd: Crowd) -> dict[str, str]:
         if len(admitted) > 1 and max(admitted) > min(admitted)
         else "-"
     )
-    shed = sum(n for key, n in crowd.statuses.items() if key.endswith(" 503"))
     return {
         "visitors": f"{len(crowd.visitors)}",
         "peak waiting": f"{crowd.waiting_peak}",
@@ -351,7 +351,8 @@ def figures(crowd: Crowd) -> dict[str, str]:
         "visitor wait p50 / p99 s": (
             f"{percentile(waits, 0.5):.1f} / {percentile(waits, 0.99):.1f}" if waits else "-"
         ),
-        "shed 503 (designed)": f"{shed}",
+        "shed 503: polls": f"{crowd.statuses['poll 503']}",
+        "shed 503: bookings": f"{crowd.statuses['booking 503']}",
         "out of order": f"{crowd.out_of_order()}",
         "errors + timeouts": f"{sum(crowd.errors.values())}",
         "database checks": "ok" if not crowd.database_failures else "FAIL",
@@ -391,6 +392,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument(
         "--rate", type=int, default=0, help="admissions/min (0: the yardstick's bookings/min)"
+    )
+    parser.add_argument(
+        "--mode",
+        choices=["manual", "auto"],
+        default="manual",
+        help="the room's admission: the rate given, or steered by the booking latency from it",
     )
     parser.add_argument("--yardstick-seconds", type=int, default=10, help="0: no yardstick")
     args = parser.parse_args()
@@ -437,6 +444,8 @@ def main() -> int:
     runs = [("on", True), ("off", False)] if has_room() else [("off", False)]
     if not has_room():
         print("(this tree has no waiting room: the crowd runs with it off only)")
+    if has_room():
+        print(f"room:     {args.mode} admission, from {rate} a minute")
     crowds = []
     health = f"http://{HOST}:{args.port}/healthz"
     for label, room in runs:
@@ -446,7 +455,8 @@ def main() -> int:
             if has_room():
                 # Half the crowd arrives before the opening (the pre-queue's draw), half
                 # after; the workers see the switch within a second (ROOM_TTL).
-                switch_room(on=room, rate_per_minute=rate, opens_in=SWITCH_S + args.arrival / 2)
+                opens_in = SWITCH_S + args.arrival / 2
+                switch_room(on=room, rate_per_minute=rate, opens_in=opens_in, mode=args.mode)
                 time.sleep(SWITCH_S)
             crowd = asyncio.run(run_crowd(f"room {label}", args, tokens, slots, room))
         check_database(crowd, slots, rows_before)
