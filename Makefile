@@ -17,7 +17,7 @@ help:
 	@echo "make run    start vaxbook (SQLite, demo data, worker) on http://$(HOST):$(PORT)/"
 	@echo "make test   lint, type checks, migration check and the whole test suite (installs Chromium and ffmpeg)"
 	@echo "make dev    Django's auto-reloading development server and the worker"
-	@echo "make bench  booking storm, slot pages and (on PostgreSQL) the HTTP booking storm and its cost"
+	@echo "make bench  booking storm, slot pages and (on PostgreSQL) the HTTP booking storm, its cost and the flash crowd"
 	@echo "make lock   recompile requirements/*.lock from pyproject.toml"
 	@echo "make cluster       nginx, 2 app instances, PgBouncer, PostgreSQL primary and replica, Redis"
 	@echo "make cluster-stop  stop all of it (docs/deployment.md); BENCH=1 / DRILLS=1 with make cluster"
@@ -61,8 +61,8 @@ test: test-deps lint typecheck check-migrations suite
 bench: $(VENV)/.dev-installed
 	$(PY) bench/booking_storm.py
 	$(PY) bench/slot_list.py
-	@case "$${DATABASE_URL:-}" in postgres*) $(PY) bench/http_storm.py && $(PY) bench/booking_cost.py ;; \
-	  *) echo "bench/http_storm.py and bench/booking_cost.py run on PostgreSQL: set DATABASE_URL=postgres://..." ;; esac
+	@case "$${DATABASE_URL:-}" in postgres*) $(PY) bench/http_storm.py && $(PY) bench/booking_cost.py && $(PY) bench/flash_crowd.py ;; \
+	  *) echo "bench/http_storm.py, bench/booking_cost.py and bench/flash_crowd.py run on PostgreSQL: set DATABASE_URL=postgres://..." ;; esac
 	@if $(CLUSTER_UP); then $(PY) bench/scale_out.py; \
 	  else echo "bench/scale_out.py runs against the local cluster: make cluster"; fi
 

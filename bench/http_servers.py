@@ -209,6 +209,17 @@ def server(name: str, port: int, workers: int, threads: int, app: str = APP) -> 
     return known[name]
 
 
+def production(port: int, workers: int) -> tuple[Server, dict[str, str]]:
+    """deploy/web, the command of `make run` and production, and the environment that
+    puts it on HOST:`port` with `workers` processes (its other settings: the environment's)."""
+    command = [str(REPO_ROOT / "deploy" / "web")]
+    return Server(f"deploy/web ({workers} workers)", command), {
+        "HOST": HOST,
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(workers),
+    }
+
+
 def tail(log: IO[bytes], lines: int = 30) -> str:
     log.flush()
     log.seek(0)

@@ -364,6 +364,8 @@ def _wrk(
 
 
 def server(args: argparse.Namespace, app: str = http_servers.APP) -> http_servers.Server:
+    if args.server == "production" and app == http_servers.APP:
+        return http_servers.production(args.port, args.workers)[0]
     name = "gunicorn-sync" if args.server == "gunicorn" else "granian-threads"
     return http_servers.server(name, args.port, args.workers, args.threads, app)
 
@@ -397,7 +399,12 @@ def queries_per_booking(centre_id: int, vaccine_id: int) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
+    parser.add_argument(
+        "--server",
+        choices=["gunicorn", "granian", "production"],
+        default="gunicorn",
+        help="production: deploy/web, granian as `make run` starts it (the bare views: granian)",
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--threads", type=int, default=4, help="granian's threads per worker")
     parser.add_argument("--connections", type=int, default=64)
@@ -445,6 +452,7 @@ def main() -> int:
     centre_id, vaccine_id = booking_storm.create_fixed_data()
     args.port = http_servers.free_port()
     env = {**http_servers.app_env(), "DATABASE_URL": url, "REDIS_URL": REDIS_URL, **RATE_LIMITS}
+    env.update(http_servers.production(args.port, args.workers)[1])
 
     print(f"machine:  {machine_description()}")
     print(f"database: {booking_storm.database_description()}")

@@ -6,6 +6,7 @@ rules (defaults, what a production start refuses) are tested without reloading s
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +183,27 @@ def cache(redis_url: str | None) -> dict[str, Any]:
             },
         }
     return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+
+
+def load_shedding(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The budgets of vaxbook.core.overload, per worker process (docs/overload.md). The
+    same variables size granian's blocking threads in deploy/web."""
+
+    def number(name: str, default: str, *, least: float = 0, kind: type = int) -> Any:
+        raw = environ.get(name, default)
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = None
+        if value is None or value < least:
+            raise ImproperlyConfigured(f"{name} must be a number of at least {least}, not {raw!r}.")
+        return value
+
+    return {
+        "running": number("WEB_THREADS", "4", least=1),
+        "waiting": number("WEB_QUEUE", "16"),
+        "wait_seconds": number("WEB_QUEUE_SECONDS", "5", kind=float),
+        "staff_running": number("WEB_STAFF_THREADS", "2", least=1),
+        "line_running": number("WEB_LINE_THREADS", "2", least=1),
+        "retry_after": number("WEB_RETRY_AFTER", "5", least=1),
+    }

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a request refused for overload costs nothing else (vaxbook.core.overload).
+    "vaxbook.core.overload.LoadSheddingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "vaxbook.core.permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -236,6 +238,10 @@ RATE_LIMITS = {
     "waiting_room_join_address": os.environ.get("RATE_LIMIT_WAITING_ROOM_JOIN_ADDRESS", "60/m"),
     "waiting_room_poll": os.environ.get("RATE_LIMIT_WAITING_ROOM_POLL", "10/10s"),
 }
+
+# Load shedding per worker process (vaxbook.core.overload, docs/overload.md): requests
+# running at once, waiting for a turn and for how long, the staff side's own budget.
+LOAD_SHEDDING = env.load_shedding(os.environ)
 
 # Waiting room (vaxbook.waiting_room): the line lives in this Redis (default: REDIS_URL;
 # empty: in the database), which a request waits for at most WAITING_ROOM_REDIS_TIMEOUT_S.

@@ -30,6 +30,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -120,6 +121,7 @@ TITLES: dict[str, Promise] = {
     "forbidden": gettext_lazy("Forbidden"),
     "internal_error": gettext_lazy("Internal error"),
     "service_unavailable": gettext_lazy("Service unavailable"),
+    "overloaded": gettext_lazy("Too busy"),
 }
 
 
@@ -335,6 +337,32 @@ def service_unavailable(request: HttpRequest) -> HttpResponse:
         % {"seconds": RETRY_AFTER_UNAVAILABLE_S},
         headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE_S)},
     )
+
+
+def overloaded(request: HttpRequest, retry_after: int) -> HttpResponse:
+    """More requests than this worker can serve in time (vaxbook.core.overload): a 503 with
+    Retry-After at once, a page or a problem. Rendered without the request's context, like
+    the other 503: the point is to spend nothing on it."""
+    language = translation.get_language_from_request(request)
+    headers = {"Retry-After": str(retry_after)}
+    with translation.override(language):
+        if _is_api(request):
+            return problem_response(
+                request,
+                503,
+                "overloaded",
+                _(
+                    "Too many requests are arriving at once. Try again in %(seconds)d "
+                    "seconds; a booking retried with the same Idempotency-Key is never made "
+                    "twice."
+                )
+                % {"seconds": retry_after},
+                headers=headers,
+            )
+        page = loader.get_template("overloaded.html").render({"retry_after": retry_after})
+    response = HttpResponse(page, status=503, headers=headers)
+    response["Content-Language"] = language
+    return response
 
 
 # --- Django's error views (config/urls.py handler404, handler500...) ---------------------
