@@ -27,6 +27,8 @@ CONTRACT = {
     ("post", "/api/v1/validations"),
     ("post", "/api/v1/checkins"),
     ("post", "/api/v1/appointments/{appointment_id}/vaccination"),
+    ("get", "/api/v1/certificates"),
+    ("get", "/api/v1/certificates/{appointment_id}"),
 }
 
 

@@ -2,6 +2,8 @@
 password change and the password reset by email are Django's views (accounts/urls.py) with
 our templates and forms."""
 
+import contextlib
+
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -14,6 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from vaxbook.accounts import services
 from vaxbook.accounts.forms import DetailsForm, RegistrationForm
 from vaxbook.accounts.models import Citizen, User
+from vaxbook.credentials import health_card
+from vaxbook.credentials.qr import certificate_qr_svg
 
 
 @require_http_methods(["GET", "POST"])
@@ -36,7 +40,13 @@ def register(request: HttpRequest) -> HttpResponse:
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
     citizen = _own_citizen(request)
-    return render(request, "accounts/account.html", {"citizen": citizen})
+    context: dict[str, object] = {"citizen": citizen, "certificate_qr": ""}
+    if citizen is not None:
+        # The certificate of every dose given, made now; none before the first dose.
+        with contextlib.suppress(health_card.CertificateNotFound, health_card.CertificateTooLarge):
+            card = health_card.own_card(user=citizen.user)
+            context["certificate_qr"] = certificate_qr_svg(card.qr_text)
+    return render(request, "accounts/account.html", context)
 
 
 @require_http_methods(["GET", "POST"])

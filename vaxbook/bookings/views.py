@@ -3,6 +3,7 @@
 Each view parses, calls one query, renders. Someone else's appointment is a 404, the same
 page as a missing one."""
 
+import contextlib
 import datetime as dt
 import uuid
 
@@ -23,7 +24,8 @@ from vaxbook.centres import queries as centre_queries
 from vaxbook.centres.models import Centre, Slot
 from vaxbook.core.errors import DomainError
 from vaxbook.core.ratelimit import booking_limits, limit_posts
-from vaxbook.credentials.qr import qr_svg
+from vaxbook.credentials import health_card
+from vaxbook.credentials.qr import certificate_qr_svg, qr_svg
 from vaxbook.credentials.tokens import issue_token
 from vaxbook.notifications.calendar import appointment_ics
 
@@ -49,9 +51,13 @@ def appointment_list(request: HttpRequest) -> HttpResponse:
 def appointment_detail(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     appointment = _own(request, appointment_id)
     qr = qr_svg(issue_token(appointment)) if appointment.is_live else ""
-    return render(
-        request, "bookings/appointment_detail.html", {"appointment": appointment, "qr": qr}
-    )
+    context = {"appointment": appointment, "qr": qr, "certificate_qr": ""}
+    if appointment.status == AppointmentStatus.VACCINATED:
+        # The certificate of this dose, made now (nothing is stored at the dose).
+        with contextlib.suppress(health_card.CertificateNotFound):
+            card = health_card.own_card(user=appointment.person.user, appointment_id=appointment.pk)
+            context["certificate_qr"] = certificate_qr_svg(card.qr_text)
+    return render(request, "bookings/appointment_detail.html", context)
 
 
 @require_GET

@@ -39,6 +39,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.registry import HeaderParameter
@@ -117,7 +118,7 @@ def own_card(*, user: User, appointment_id: uuid.UUID | None = None) -> HealthCa
     if appointment_id is not None:
         records = [record for record in records if record.appointment_id == appointment_id]
     if not records:
-        raise CertificateNotFound("No vaccination is recorded for this certificate.")
+        raise CertificateNotFound(_("No vaccination of yours is recorded for this certificate."))
     return issue(person=records[0].appointment.person, records=records)
 
 
@@ -152,7 +153,7 @@ def issue(
     token = keys.sign_with_header(deflate(minified), header={"zip": "DEF"}, registry=JWS_REGISTRY)
     if len(token) > MAX_JWS_LENGTH:
         raise CertificateTooLarge(
-            "These doses do not fit in one certificate: download one certificate per dose."
+            _("These doses do not fit in one certificate: download one certificate per dose.")
         )
     return HealthCard(jws=token, doses=tuple(records))
 
