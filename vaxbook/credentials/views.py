@@ -10,6 +10,7 @@ from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_safe
 
 from vaxbook.accounts.models import User
+from vaxbook.centres.models import Vaccine
 from vaxbook.credentials import health_card, keys
 from vaxbook.credentials.health_card import CertificateNotFound, CertificateTooLarge
 from vaxbook.credentials.qr import certificate_qr_svg
@@ -102,3 +103,14 @@ def _download(request: HttpRequest, *, appointment_id: uuid.UUID | None) -> Http
     response = HttpResponse(card.file_content, content_type=health_card.FILE_CONTENT_TYPE)
     response["Content-Disposition"] = 'attachment; filename="vaccination.smart-health-card"'
     return _private(response)
+
+
+@require_safe
+def verify_certificate(request: HttpRequest) -> HttpResponse:
+    """The public verify page: anyone checks a certificate in their browser (verify.js),
+    with the published keys and the vaccines' names carried by the page itself."""
+    context = {
+        "jwks": keys.published_jwks(now=timezone.now()),
+        "vaccines": dict(Vaccine.objects.values_list("cvx_code", "name")),
+    }
+    return render(request, "credentials/verify.html", context)
