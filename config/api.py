@@ -12,6 +12,7 @@ from vaxbook.bookings.api import router as appointments
 from vaxbook.centres.api import router as centres
 from vaxbook.checkin.api import router as staff
 from vaxbook.credentials.api import router as certificates
+from vaxbook.fhir.api import router as fhir
 
 api = VaxbookAPI(
     title="vaxbook API",
@@ -31,3 +32,4 @@ api.add_router("", centres)
 api.add_router("", appointments)
 api.add_router("", staff)
 api.add_router("", certificates)
+api.add_router("", fhir)
