@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
+from tests.browser.conftest import assert_accessible
 from tests.credentials.health_cards import vaccinated
 from tests.factories import SlotFactory
 
@@ -57,3 +58,23 @@ def test_person_downloads_the_certificate_and_the_offline_verify_page_accepts_it
     public.get_by_role("button", name="Check").click()
     expect(result).to_contain_text("Genuine vaccination certificate")
     verifier.close()
+
+
+def test_certificate_pages_are_accessible(context: BrowserContext, sign_in) -> None:
+    appointment = vaccinated(SlotFactory(), lot="EW0182")
+    sign_in(context, appointment.person.user)
+    page = context.new_page()
+
+    for path in (
+        "/account/",
+        "/certificate/",
+        "/certificate/print/",
+        f"/appointments/{appointment.pk}/",
+        "/verify/",
+    ):
+        page.goto(path)
+        assert_accessible(page)
+    page.get_by_label("Certificate (shc:/… or the signed text)").fill("shc:/1234")
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_role("status")).to_contain_text("Not valid")
+    assert_accessible(page)
