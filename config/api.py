@@ -11,6 +11,8 @@ from vaxbook.api.base import VaxbookAPI
 from vaxbook.bookings.api import router as appointments
 from vaxbook.centres.api import router as centres
 from vaxbook.checkin.api import router as staff
+from vaxbook.credentials.api import router as certificates
+from vaxbook.fhir.api import router as fhir
 
 api = VaxbookAPI(
     title="vaxbook API",
@@ -29,3 +31,5 @@ api.add_router("", accounts)
 api.add_router("", centres)
 api.add_router("", appointments)
 api.add_router("", staff)
+api.add_router("", certificates)
+api.add_router("", fhir)

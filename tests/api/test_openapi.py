@@ -29,6 +29,11 @@ CONTRACT = {
     ("post", "/api/v1/validations"),
     ("post", "/api/v1/checkins"),
     ("post", "/api/v1/appointments/{appointment_id}/vaccination"),
+    ("get", "/api/v1/certificates"),
+    ("get", "/api/v1/certificates/{appointment_id}"),
+    ("get", "/api/v1/fhir/$export"),
+    ("get", "/api/v1/fhir/{resource_type}.ndjson"),
+    ("get", "/api/v1/fhir/{resource_type}/{resource_id}"),
 }
 
 

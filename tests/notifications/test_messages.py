@@ -353,6 +353,21 @@ def test_vaccinated_email_summarises_the_dose_and_when_the_next_can_be_booked() 
     assert "You can book dose 2 for Wednesday 1 July 2026 or later." in message.body
 
 
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("en", "Your vaccination certificate"), ("es", "Su certificado de vacunación")],
+)
+def test_vaccinated_email_links_to_the_certificate(settings, language: str, words: str) -> None:
+    settings.SITE_URL = "https://vaccination.example.org"
+
+    _appointment, message = email_for(Event.VACCINATED, language=language)
+
+    [(html, _type)] = message.alternatives
+    for body in (message.body, str(html)):
+        assert "https://vaccination.example.org/certificate/" in body
+        assert words in body
+
+
 def test_vaccinated_email_in_spanish_says_when_the_next_dose_can_be_booked() -> None:
     _appointment, message = email_for(Event.VACCINATED, language="es")
 

@@ -2,6 +2,8 @@
 delete the account. Signing in and out, the password change and the password reset by email
 are Django's views (accounts/urls.py) with our templates and forms."""
 
+import contextlib
+
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -16,6 +18,8 @@ from vaxbook.accounts import data_rights, services
 from vaxbook.accounts.current import signed_in_user
 from vaxbook.accounts.forms import DeleteAccountForm, DetailsForm, RegistrationForm
 from vaxbook.accounts.models import Citizen
+from vaxbook.credentials import health_card
+from vaxbook.credentials.qr import certificate_qr_svg
 
 
 @require_http_methods(["GET", "POST"])
@@ -50,7 +54,13 @@ def _safe_next(request: HttpRequest) -> str:
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
     citizen = _own_citizen(request)
-    return render(request, "accounts/account.html", {"citizen": citizen})
+    context: dict[str, object] = {"citizen": citizen, "certificate_qr": ""}
+    if citizen is not None:
+        # The certificate of every dose given, made now; none before the first dose.
+        with contextlib.suppress(health_card.CertificateNotFound, health_card.CertificateTooLarge):
+            card = health_card.own_card(user=citizen.user)
+            context["certificate_qr"] = certificate_qr_svg(card.qr_text)
+    return render(request, "accounts/account.html", context)
 
 
 @require_http_methods(["GET", "POST"])

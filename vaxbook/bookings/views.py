@@ -3,6 +3,7 @@
 Each view parses, calls one query, renders. Someone else's appointment is a 404, the same
 page as a missing one."""
 
+import contextlib
 import datetime as dt
 import uuid
 
@@ -25,7 +26,8 @@ from vaxbook.centres import queries as centre_queries
 from vaxbook.centres.models import Centre, Slot
 from vaxbook.core.errors import DomainError
 from vaxbook.core.ratelimit import booking_limits, limit_posts
-from vaxbook.credentials.qr import qr_svg
+from vaxbook.credentials import health_card
+from vaxbook.credentials.qr import certificate_qr_svg, qr_svg
 from vaxbook.credentials.tokens import issue_token
 from vaxbook.notifications.calendar import appointment_ics
 
@@ -55,11 +57,15 @@ def appointment_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def appointment_detail(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     appointment = _own(request, appointment_id)
-    context: dict[str, object] = {"appointment": appointment}
+    context: dict[str, object] = {"appointment": appointment, "certificate_qr": ""}
     if appointment.status == AppointmentStatus.VACCINATED:
-        # The dose record replaces the confirmation; the next dose, if one is due, follows.
+        # The dose record replaces the confirmation; the next dose, if one is due, follows,
+        # and the certificate of this dose, made now (nothing is stored at the dose).
         due = queries.next_doses_due(queries.own_appointments(signed_in_user(request)))
         context["next_dose_from"] = due.get(appointment.pk)
+        with contextlib.suppress(health_card.CertificateNotFound):
+            card = health_card.own_card(user=appointment.person.user, appointment_id=appointment.pk)
+            context["certificate_qr"] = certificate_qr_svg(card.qr_text)
     elif appointment.is_live:
         context["qr"] = qr_svg(issue_token(appointment))
     return render(request, "bookings/appointment_detail.html", context)

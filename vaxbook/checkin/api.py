@@ -10,6 +10,7 @@ only may leave it out.
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from typing import Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -43,6 +44,7 @@ from vaxbook.checkin import validation
 from vaxbook.checkin.validation import Outcome
 from vaxbook.core import ratelimit
 from vaxbook.core.clients import client_address
+from vaxbook.credentials import health_card
 from vaxbook.credentials.tokens import MAX_TOKEN_LENGTH
 
 router = Router(tags=["staff"], auth=bearer)
@@ -55,7 +57,12 @@ _SHOWS_HOLDER = frozenset({Outcome.VALID, Outcome.ALREADY_CHECKED_IN})
 class PresentedIn(Input):
     """Exactly one of `token` (the scanned QR code) and `reference` (typed)."""
 
-    token: Text | None = Field(None, max_length=MAX_TOKEN_LENGTH)
+    token: Text | None = Field(
+        None,
+        max_length=MAX_TOKEN_LENGTH,
+        description="The scanned code: a confirmation's JWS, or (for POST /validations) a "
+        "vaccination certificate, its `shc:/` string or its JWS.",
+    )
     reference: Text | None = Field(
         None,
         max_length=validation.MAX_TYPED_REFERENCE_LENGTH,
@@ -89,8 +96,55 @@ class StaffAppointmentOut(Output):
     )
 
 
+class CertificateDoseOut(Output):
+    date: dt.date
+    cvx: str
+    vaccine: str | None = Field(description="Our name for the CVX code; null if unknown.")
+    lot_number: str
+    performer: str
+
+
+class CertificateOut(Output):
+    verdict: health_card.Verdict = Field(
+        description="genuine (ours and intact), invalid_signature (our key, altered), "
+        "unknown_issuer (not signed by a key we publish), malformed (not a certificate)."
+    )
+    genuine: bool
+    issuer: str | None
+    issued_at: dt.datetime | None
+    holder: Holder | None = Field(description="Only for a genuine certificate.")
+    doses: list[CertificateDoseOut] = Field(description="Only for a genuine certificate.")
+
+    @classmethod
+    def of(cls, check: validation.CertificateCheck) -> "CertificateOut":
+        reading = check.reading
+        born = reading.holder_date_of_birth  # set exactly for a genuine certificate
+        return cls(
+            verdict=reading.verdict,
+            genuine=reading.is_genuine,
+            issuer=reading.issuer or None,
+            issued_at=reading.issued_at,
+            holder=None
+            if born is None
+            else Holder(full_name=reading.holder_name, date_of_birth=born),
+            doses=[
+                CertificateDoseOut(
+                    date=dose.date,
+                    cvx=dose.cvx,
+                    vaccine=check.vaccine_names.get(dose.cvx),
+                    lot_number=dose.lot_number,
+                    performer=dose.performer,
+                )
+                for dose in reading.doses
+            ],
+        )
+
+
 class ValidationOut(Output):
-    outcome: Outcome
+    outcome: Outcome | Literal["certificate"] = Field(
+        description="`certificate` when a vaccination certificate was presented (see "
+        "`certificate`), otherwise the confirmation's outcome."
+    )
     appointment: StaffAppointmentOut | None = Field(
         description="null for invalid_signature and unknown_reference."
     )
@@ -98,6 +152,9 @@ class ValidationOut(Output):
         description="When the person was checked in (already_checked_in, or just now)."
     )
     checked_in_by: UserRef | None
+    certificate: CertificateOut | None = Field(
+        None, description="The vaccination certificate presented, as read."
+    )
 
     @classmethod
     def of(cls, result: validation.Validation) -> "ValidationOut":
@@ -111,6 +168,7 @@ class ValidationOut(Output):
             if result.checked_in_at is None or appointment is None
             else local(result.checked_in_at, appointment.slot.centre),
             checked_in_by=UserRef.of(result.checked_in_by),
+            certificate=None,
         )
 
 
@@ -216,7 +274,27 @@ def validate(request: HttpRequest, payload: PresentedIn) -> ValidationOut:
     """What the scanned `token` or typed `reference` means at the centre now: exactly one
     outcome, the first that applies of invalid_signature, unknown_reference, cancelled,
     wrong_centre, already_vaccinated, already_checked_in, too_early, expired, valid.
-    Changes nothing (but the audit log)."""
+    Changes nothing (but the audit log).
+
+    A vaccination certificate in `token` (`shc:/…` or its JWS) answers the outcome
+    `certificate`: whose it is, which doses, and whether the signature is ours and intact."""
+    if payload.token is not None and health_card.looks_like_card(payload.token):
+        user = staff_caller(request)
+        address = client_address(request)
+        ratelimit.hit(*ratelimit.validation(address, user.pk))
+        check = validation.check_certificate(
+            staff=user,
+            centre_id=_centre(user, payload.centre_id),
+            certificate=payload.token,
+            client_address=address,
+        )
+        return ValidationOut(
+            outcome="certificate",
+            appointment=None,
+            checked_in_at=None,
+            checked_in_by=None,
+            certificate=CertificateOut.of(check),
+        )
     return _judged(request, payload, validation.validate)
 
 

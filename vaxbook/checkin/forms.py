@@ -4,10 +4,12 @@ from django.utils.translation import gettext_lazy as _
 from vaxbook.bookings import references
 from vaxbook.bookings.models import LOT_NUMBER_MAX_LENGTH, InjectionSite
 from vaxbook.core.text import TextField
+from vaxbook.credentials import health_card
 
-# A confirmation token is a few hundred characters; anything much longer is junk from a
-# scanner, refused with a message before any work.
-MAX_PRESENTED_LENGTH = 2048
+# A confirmation token is a few hundred characters, a vaccination certificate's `shc:/`
+# string at most health_card.MAX_INPUT_LENGTH; anything longer is junk from a scanner,
+# refused with a message before any work.
+MAX_PRESENTED_LENGTH = health_card.MAX_INPUT_LENGTH
 
 
 class PresentedForm(forms.Form):
@@ -32,9 +34,12 @@ class PresentedForm(forms.Form):
     )
 
     def presented_as(self) -> dict[str, str]:
-        """The keyword for validate(): a token has two dots (a JWS), anything else is
-        taken as a typed reference."""
+        """The keyword for validate(): a vaccination certificate (`shc:/…`, or a JWS
+        whose header says `zip`) is a `certificate` (for check_certificate()), any other
+        JWS (two dots) a token, anything else is taken as a typed reference."""
         value: str = self.cleaned_data["presented"]
+        if health_card.looks_like_card(value):
+            return {"certificate": value}
         if value.count(".") == 2:
             return {"token": value}
         return {"reference": value}

@@ -30,6 +30,14 @@ appointment, whose time has come (a no-show can only be marked then), and must b
 validate() only reads (one query for the staff membership, one for the appointment) and
 appends its audit row; check_in_with() writes the check-in through
 vaxbook.bookings.services.check_in, which audits it in the same transaction.
+
+A vaccination certificate (a SMART Health Card, `shc:/…` or its JWS) is not a
+confirmation: it names no appointment, so it has no place in the order above and checks
+nobody in. check_certificate() is its own branch: whose it is, which doses, and whether
+the signature is ours and intact (vaxbook.credentials.health_card.read: `genuine`,
+`invalid_signature`, `unknown_issuer`, `malformed`). What an altered or foreign card
+claims is not repeated. Staff check certificates at the centres they belong to, as they
+validate, and each check appends one audit row (outcome `certificate_<verdict>`).
 """
 
 import datetime as dt
@@ -46,7 +54,8 @@ from vaxbook.audit.services import record_event
 from vaxbook.bookings import references, services
 from vaxbook.bookings.errors import InvalidTransition, NotPermitted
 from vaxbook.bookings.models import Appointment, AppointmentStatus
-from vaxbook.centres.models import Centre
+from vaxbook.centres.models import Centre, Vaccine
+from vaxbook.credentials import health_card
 from vaxbook.credentials.tokens import ExpiredToken, InvalidToken, verify_token
 
 # Anything longer than this cannot be a reference, however it is spaced or hyphenated:
@@ -168,6 +177,51 @@ def check_in_with(
         checked_in_at=checked_in.checked_in_at,
         checked_in_by=checked_in.checked_in_by,
     )
+
+
+@dataclass(frozen=True)
+class CertificateCheck:
+    """A certificate as read, and the names of its vaccines (CVX code -> our name; a code
+    we do not know is left out)."""
+
+    reading: health_card.CardReading
+    vaccine_names: dict[str, str]
+
+
+def check_certificate(
+    *, staff: User, centre_id: int, certificate: str, client_address: str | None = None
+) -> CertificateCheck:
+    """Whose the certificate is, which doses, and whether it is ours and intact.
+
+    Raises NotPermitted unless `staff` belongs to the centre or is an administrator (the
+    refusal is audited as for a validation). Changes nothing but the audit log."""
+    try:
+        _ensure_member(staff, centre_id)
+    except NotPermitted as refused:
+        record_event(
+            actor=staff,
+            action=AuditAction.VALIDATION,
+            centre_id=None,
+            outcome=refused.code,
+            client_address=client_address,
+            detail={"centre_id": centre_id, "presented": "certificate"},
+        )
+        raise
+    reading = health_card.read(certificate)
+    codes = {dose.cvx for dose in reading.doses}
+    names = dict(
+        Vaccine.objects.filter(cvx_code__in=codes).values_list("cvx_code", "name") if codes else []
+    )
+    record_event(
+        actor=staff,
+        action=AuditAction.VALIDATION,
+        centre_id=centre_id,
+        outcome=f"certificate_{reading.verdict.value}",
+        client_address=client_address,
+        # As for a token: what was presented, not the holder's name and birth date.
+        detail={"presented": "certificate", "doses": len(reading.doses)},
+    )
+    return CertificateCheck(reading=reading, vaccine_names=names)
 
 
 # --- the pieces ------------------------------------------------------------------------

@@ -38,10 +38,18 @@ from vaxbook.checkin.forms import (
     VaccinationForm,
 )
 from vaxbook.checkin.services import mark_remaining_no_shows
-from vaxbook.checkin.validation import Outcome, Validation, check_in_with, validate
+from vaxbook.checkin.validation import (
+    CertificateCheck,
+    Outcome,
+    Validation,
+    check_certificate,
+    check_in_with,
+    validate,
+)
 from vaxbook.core import ratelimit
 from vaxbook.core.clients import client_address
 from vaxbook.core.permissions_policy import camera_allowed
+from vaxbook.credentials import health_card
 
 # What each outcome tells the person at the desk: a headline, what to do, and its colour.
 OUTCOME_WORDS: dict[Outcome, tuple[Any, Any, str]] = {
@@ -128,7 +136,16 @@ def _answer(
             ratelimit.hit(*ratelimit.validation(address, user.pk))
         except ratelimit.RateLimited as limited:
             return _too_many_requests(request, centre, limited)
-    if form.is_bound and form.is_valid():
+    if form.is_bound and form.is_valid() and "certificate" in form.presented_as():
+        try:
+            check = check_certificate(
+                staff=user, centre_id=centre_id, client_address=address, **form.presented_as()
+            )
+        except NotPermitted:  # the membership was removed meanwhile
+            raise Http404 from None
+        context |= _certificate_context(check)
+        context["form"] = PresentedForm()
+    elif form.is_bound and form.is_valid():
         try:
             validation = judge(
                 staff=user, centre_id=centre_id, client_address=address, **form.presented_as()
@@ -158,6 +175,47 @@ def _outcome_context(validation: Validation, *, checking_in: bool) -> dict[str, 
         "advice": advice,
         "tone": tone,
         "appointment": appointment,
+    }
+
+
+# What a certificate's verdict tells the person at the desk (check_certificate()).
+CERTIFICATE_WORDS: dict[health_card.Verdict, tuple[Any, Any, str]] = {
+    health_card.Verdict.GENUINE: (
+        _("Genuine vaccination certificate"),
+        _("Issued by us and unchanged. Compare the name and date of birth with their ID."),
+        "good",
+    ),
+    health_card.Verdict.INVALID_SIGNATURE: (
+        _("Not valid: altered certificate"),
+        _("This certificate names our key but its signature does not match: it was altered."),
+        "bad",
+    ),
+    health_card.Verdict.UNKNOWN_ISSUER: (
+        _("Not one of our certificates"),
+        _("It was signed by another issuer: check it with the verifier of that issuer."),
+        "warn",
+    ),
+    health_card.Verdict.MALFORMED: (
+        _("Not valid: not a vaccination certificate"),
+        _("This code cannot be read as a SMART Health Card."),
+        "bad",
+    ),
+}
+
+
+def _certificate_context(check: CertificateCheck) -> dict[str, Any]:
+    headline, advice, tone = CERTIFICATE_WORDS[check.reading.verdict]
+    doses = [
+        {"dose": dose, "vaccine": check.vaccine_names.get(dose.cvx, "")}
+        for dose in check.reading.doses
+    ]
+    return {
+        "certificate": check.reading,
+        "certificate_doses": doses,
+        "outcome": f"certificate_{check.reading.verdict.value}",
+        "headline": headline,
+        "advice": advice,
+        "tone": tone,
     }
 
 

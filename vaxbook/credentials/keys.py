@@ -120,6 +120,15 @@ def sign(payload: bytes, *, typ: str) -> str:
     return jws.serialize_compact(header, payload, active.private, registry=JWS_REGISTRY)
 
 
+def sign_with_header(payload: bytes, *, header: dict[str, Any], registry: jws.JWSRegistry) -> str:
+    """A compact JWS of `payload` signed by the active key, with `alg`, `kid` and the
+    members of `header` (which `registry` must accept): a SMART Health Card has no `typ`
+    but a `zip`."""
+    active = _current_store().active
+    protected = {**header, "alg": ALGORITHM, "kid": active.info.kid}
+    return jws.serialize_compact(protected, payload, active.private, registry=registry)
+
+
 def verification_key(kid: str, *, now: dt.datetime) -> ECKey | None:
     """The public key `kid` if it is published at `now`, else None."""
     for key in _current_store().published(now):

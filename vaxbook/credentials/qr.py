@@ -54,3 +54,45 @@ def qr_png(token: str) -> bytes:
     buffer = io.BytesIO()
     _qr_code(token).save(buffer, kind="png", scale=PNG_SCALE, dark=DARK, light=LIGHT)
     return buffer.getvalue()
+
+
+# --- the vaccination certificate ---------------------------------------------------------
+
+# A SMART Health Card's QR code holds its `shc:/` string in two segments: the prefix in
+# byte mode and the digits in numeric mode (3.3 bits a digit instead of 8), at error
+# correction L, as the specification requires; health_card.MAX_JWS_LENGTH keeps it at
+# version 22 or below. Up to 105 modules with the quiet zone: 3 px a module is a phone's
+# width.
+CERTIFICATE_ERROR_CORRECTION = "l"
+
+
+def certificate_qr_code(shc_text: str) -> segno.QRCode:
+    prefix, digits = shc_text[:5], shc_text[5:]
+    # segno accepts a list of segments (its stubs say otherwise).
+    return segno.make(
+        [prefix, digits],  # type: ignore[arg-type]
+        error=CERTIFICATE_ERROR_CORRECTION,
+        boost_error=False,
+        micro=False,
+    )
+
+
+def certificate_qr_svg(shc_text: str) -> str:
+    """Inline SVG of the certificate's QR code, for the person's pages."""
+    code = certificate_qr_code(shc_text)
+    size = code.symbol_size(scale=SVG_SCALE)[0]
+    markup: str = code.svg_inline(
+        scale=SVG_SCALE,
+        dark=DARK,
+        light=LIGHT,
+        title=gettext("QR code of your vaccination certificate"),
+        svgclass="certificate-qr",
+        omitsize=True,
+    )
+    return markup.replace("<svg ", f'<svg role="img" width="{size}" height="{size}" ', 1)
+
+
+def certificate_qr_png(shc_text: str) -> bytes:
+    buffer = io.BytesIO()
+    certificate_qr_code(shc_text).save(buffer, kind="png", scale=PNG_SCALE, dark=DARK, light=LIGHT)
+    return buffer.getvalue()

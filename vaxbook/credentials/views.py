@@ -1,12 +1,19 @@
 import hashlib
 import json
+import uuid
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_safe
 
-from vaxbook.credentials import keys
+from vaxbook.accounts.models import User
+from vaxbook.centres.models import Vaccine
+from vaxbook.credentials import health_card, keys
+from vaxbook.credentials.health_card import CertificateNotFound, CertificateTooLarge
+from vaxbook.credentials.qr import certificate_qr_svg
 
 # Verifiers may keep the key set five minutes. A rotation therefore reaches a caching
 # verifier within five minutes; until then it does not know the new kid, and
@@ -30,3 +37,80 @@ def jwks(request: HttpRequest) -> HttpResponse:
     # Verifiers run on other origins (a staff tablet's offline page, an integrator's app).
     response["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+# --- the person's vaccination certificate ---------------------------------------------------
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)  # noqa: S101 (login_required guarantees it)
+    return request.user
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_safe
+@login_required
+def certificate(request: HttpRequest) -> HttpResponse:
+    """The certificate of every dose given: QR code, doses, download and print links."""
+    return _certificate_page(request, "credentials/certificate.html")
+
+
+@require_safe
+@login_required
+def certificate_print(request: HttpRequest) -> HttpResponse:
+    """The same, laid out for paper."""
+    return _certificate_page(request, "credentials/certificate_print.html")
+
+
+def _certificate_page(request: HttpRequest, template: str) -> HttpResponse:
+    doses = health_card.own_doses(user=_user(request))
+    context: dict[str, object] = {"doses": doses}
+    if doses:
+        try:
+            card = health_card.issue(person=doses[0].appointment.person, records=doses)
+        except CertificateTooLarge as error:
+            context["too_large"] = error.message
+        else:
+            context["qr"] = certificate_qr_svg(card.qr_text)
+    return _private(render(request, template, context))
+
+
+@require_safe
+@login_required
+def certificate_file(request: HttpRequest) -> HttpResponse:
+    """The `.smart-health-card` file of every dose given; 404 before the first dose."""
+    return _download(request, appointment_id=None)
+
+
+@require_safe
+@login_required
+def dose_certificate_file(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
+    """The `.smart-health-card` file of one dose; someone else's is a 404."""
+    return _download(request, appointment_id=appointment_id)
+
+
+def _download(request: HttpRequest, *, appointment_id: uuid.UUID | None) -> HttpResponse:
+    try:
+        card = health_card.own_card(user=_user(request), appointment_id=appointment_id)
+    except CertificateNotFound:
+        raise Http404 from None
+    except CertificateTooLarge:
+        return redirect("certificate")
+    response = HttpResponse(card.file_content, content_type=health_card.FILE_CONTENT_TYPE)
+    response["Content-Disposition"] = 'attachment; filename="vaccination.smart-health-card"'
+    return _private(response)
+
+
+@require_safe
+def verify_certificate(request: HttpRequest) -> HttpResponse:
+    """The public verify page: anyone checks a certificate in their browser (verify.js),
+    with the published keys and the vaccines' names carried by the page itself."""
+    context = {
+        "jwks": keys.published_jwks(now=timezone.now()),
+        "vaccines": dict(Vaccine.objects.values_list("cvx_code", "name")),
+    }
+    return render(request, "credentials/verify.html", context)

@@ -214,6 +214,8 @@ def _record_context(appointment: Appointment) -> dict[str, Any]:
         "given_date": long_date(record.administered_at.astimezone(zone)),
         "given_time": clock_time(record.administered_at.astimezone(zone)),
         "lot_number": record.lot_number,
+        # The certificate is made when the person opens the page, not here.
+        "certificate_url": settings.SITE_URL + reverse("certificate"),
         "next_dose": None,
         "next_dose_from": "",
         "next_appointment": None,

@@ -284,6 +284,11 @@ function start() {
 
   // As the server's form reads it: a JWS has exactly two dots, anything else is a reference.
   async function checkHere(presented) {
+    // A vaccination certificate is checked by the server (or on the public verify page),
+    // not by this offline list of today's confirmations.
+    if (/^shc:\//i.test(presented)) {
+      return cannotCheck(say("certificateOffline"));
+    }
     if (presented.split(".").length === 3) {
       return checkToken(presented);
     }
