@@ -231,11 +231,11 @@ class ReplicaProbe:
         if not self._lock.acquire(blocking=False):
             return current or ReplicaState(False, "down", None, 0.0)
         try:
-            self._set(self.measure())
+            measured = self.measure()
+            self._set(measured)
         finally:
             self._lock.release()
-        assert self._state is not None  # noqa: S101 (just set)
-        return self._state
+        return measured
 
     def measure(self) -> ReplicaState:
         bound = settings.REPLICA_MAX_LAG_SECONDS

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_safe
 
+from vaxbook.accounts.current import signed_in_user
 from vaxbook.accounts.models import User
 from vaxbook.centres.models import Vaccine
 from vaxbook.credentials import health_card, keys
@@ -43,8 +44,7 @@ def jwks(request: HttpRequest) -> HttpResponse:
 
 
 def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)  # noqa: S101 (login_required guarantees it)
-    return request.user
+    return signed_in_user(request)
 
 
 def _private(response: HttpResponse) -> HttpResponse:
