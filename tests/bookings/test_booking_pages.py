@@ -566,7 +566,9 @@ def test_after_the_dose_the_page_shows_the_record_and_invites_the_next_dose(
     assert "FA4597" in page
     assert "Centro Norte" in page
     assert "Show this code at the centre" not in page
-    assert "<svg" not in page
+    # The only QR code left is the vaccination certificate's, not the confirmation's.
+    assert page.count("<svg") == 1
+    assert "Your vaccination certificate for this dose" in page
     assert "Add to calendar" not in page
     assert "Your dose 2 of Comirnaty is due from" in page
     assert f'href="/centres/{slot.centre.pk}/?date={due.isoformat()}"' in page
