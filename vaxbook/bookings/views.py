@@ -54,7 +54,9 @@ def appointment_detail(request: HttpRequest, appointment_id: uuid.UUID) -> HttpR
     context = {"appointment": appointment, "qr": qr, "certificate_qr": ""}
     if appointment.status == AppointmentStatus.VACCINATED:
         # The certificate of this dose, made now (nothing is stored at the dose).
-        with contextlib.suppress(health_card.CertificateNotFound):
+        with contextlib.suppress(
+            health_card.CertificateNotFound, health_card.CertificateUnavailable
+        ):
             card = health_card.own_card(user=appointment.person.user, appointment_id=appointment.pk)
             context["certificate_qr"] = certificate_qr_svg(card.qr_text)
     return render(request, "bookings/appointment_detail.html", context)
