@@ -92,3 +92,12 @@ def test_a_malformed_id_is_a_validation_error_not_a_500(citizen) -> None:
 
     assert response.status in (404, 422)
     assert response.content_type == "application/problem+json"
+
+
+def test_a_dose_without_a_cvx_code_is_a_clear_409(citizen, person) -> None:
+    dose = vaccinated(SlotFactory(vaccine__cvx_code=""), person=person)
+
+    for path in ("/certificates", f"/certificates/{dose.pk}"):
+        response = citizen.get(path)
+        assert response.status == 409
+        assert response.code == "certificate_incomplete"

@@ -131,3 +131,16 @@ def test_certificate_page_in_spanish() -> None:
 
     assert "Su certificado de vacunación" in page
     assert "Dosis administradas" in page
+
+
+def test_a_dose_without_a_cvx_code_is_explained_on_the_page() -> None:
+    appointment = vaccinated(SlotFactory(vaccine__cvx_code=""))
+    client = signed_in(appointment)
+
+    page = client.get("/certificate/").content.decode()
+    download = client.get("/certificate/vaccination.smart-health-card")
+
+    assert "has no CVX code" in page
+    assert 'class="certificate-qr"' not in page
+    assert download.status_code == 302
+    assert client.get("/account/").status_code == 200

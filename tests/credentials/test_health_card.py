@@ -223,3 +223,10 @@ def test_a_card_survives_a_key_rotation(client) -> None:
 
     verified_payload(client, before.jws)
     assert health_card.read(before.qr_text).is_genuine
+
+
+def test_a_dose_without_a_cvx_code_gets_a_clear_refusal_not_a_bad_certificate() -> None:
+    appointment = vaccinated(SlotFactory(vaccine__cvx_code=""))
+
+    with pytest.raises(health_card.CertificateIncomplete):
+        health_card.own_card(user=appointment.person.user)

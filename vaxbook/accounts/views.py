@@ -57,7 +57,9 @@ def account(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"citizen": citizen, "certificate_qr": ""}
     if citizen is not None:
         # The certificate of every dose given, made now; none before the first dose.
-        with contextlib.suppress(health_card.CertificateNotFound, health_card.CertificateTooLarge):
+        with contextlib.suppress(
+            health_card.CertificateNotFound, health_card.CertificateUnavailable
+        ):
             card = health_card.own_card(user=citizen.user)
             context["certificate_qr"] = certificate_qr_svg(card.qr_text)
     return render(request, "accounts/account.html", context)

@@ -63,7 +63,9 @@ def appointment_detail(request: HttpRequest, appointment_id: uuid.UUID) -> HttpR
         # and the certificate of this dose, made now (nothing is stored at the dose).
         due = queries.next_doses_due(queries.own_appointments(signed_in_user(request)))
         context["next_dose_from"] = due.get(appointment.pk)
-        with contextlib.suppress(health_card.CertificateNotFound):
+        with contextlib.suppress(
+            health_card.CertificateNotFound, health_card.CertificateUnavailable
+        ):
             card = health_card.own_card(user=appointment.person.user, appointment_id=appointment.pk)
             context["certificate_qr"] = certificate_qr_svg(card.qr_text)
     elif appointment.is_live:

@@ -67,7 +67,10 @@ class CertificatePage(Output):
     count: int
 
 
-TOO_LARGE = "`certificate_too_large`: the doses do not fit in one QR code; ask per dose."
+TOO_LARGE = (
+    "`certificate_too_large`: the doses do not fit in one QR code; ask per dose. "
+    "`certificate_incomplete`: a dose's vaccine has no CVX code."
+)
 
 
 @router.get(
@@ -89,10 +92,13 @@ def list_certificates(request: HttpRequest) -> CertificatePage:
 
 @router.get(
     "/certificates/{appointment_id}",
-    response={200: CertificateOut, 404: Problem},
+    response={200: CertificateOut, 404: Problem, 409: Problem},
     summary="The certificate of one dose",
     openapi_extra={
-        "responses": {404: {"description": "`not_found`: no dose of yours was given there."}}
+        "responses": {
+            404: {"description": "`not_found`: no dose of yours was given there."},
+            409: {"description": TOO_LARGE},
+        }
     },
 )
 @decorate_view(http.private)

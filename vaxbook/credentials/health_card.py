@@ -85,10 +85,20 @@ class CertificateNotFound(DomainError):
     code = "not_found"
 
 
-class CertificateTooLarge(DomainError):
+class CertificateUnavailable(DomainError):
+    """There are doses, but no certificate can be made of them as asked."""
+
+
+class CertificateTooLarge(CertificateUnavailable):
     """The card does not fit in one QR code (MAX_JWS_LENGTH)."""
 
     code = "certificate_too_large"
+
+
+class CertificateIncomplete(CertificateUnavailable):
+    """A dose lacks what a certificate must say (its vaccine has no CVX code)."""
+
+    code = "certificate_incomplete"
 
 
 @dataclass(frozen=True)
@@ -138,6 +148,10 @@ def issue(
 ) -> HealthCard:
     """The signed card of `records` (doses of `person`), signed by the active key."""
     now = now or timezone.now()
+    if any(not record.vaccine.cvx_code.strip() for record in records):
+        raise CertificateIncomplete(
+            _("A dose's vaccine has no CVX code: the centre must complete it first.")
+        )
     payload = {
         "iss": settings.SITE_URL,
         "nbf": int(now.timestamp()),

@@ -13,7 +13,7 @@ from vaxbook.accounts.current import signed_in_user
 from vaxbook.accounts.models import User
 from vaxbook.centres.models import Vaccine
 from vaxbook.credentials import health_card, keys
-from vaxbook.credentials.health_card import CertificateNotFound, CertificateTooLarge
+from vaxbook.credentials.health_card import CertificateNotFound, CertificateUnavailable
 from vaxbook.credentials.qr import certificate_qr_svg
 
 # Verifiers may keep the key set five minutes. A rotation therefore reaches a caching
@@ -72,7 +72,7 @@ def _certificate_page(request: HttpRequest, template: str) -> HttpResponse:
     if doses:
         try:
             card = health_card.issue(person=doses[0].appointment.person, records=doses)
-        except CertificateTooLarge as error:
+        except CertificateUnavailable as error:
             context["too_large"] = error.message
         else:
             context["qr"] = certificate_qr_svg(card.qr_text)
@@ -98,7 +98,7 @@ def _download(request: HttpRequest, *, appointment_id: uuid.UUID | None) -> Http
         card = health_card.own_card(user=_user(request), appointment_id=appointment_id)
     except CertificateNotFound:
         raise Http404 from None
-    except CertificateTooLarge:
+    except CertificateUnavailable:
         return redirect("certificate")
     response = HttpResponse(card.file_content, content_type=health_card.FILE_CONTENT_TYPE)
     response["Content-Disposition"] = 'attachment; filename="vaccination.smart-health-card"'
