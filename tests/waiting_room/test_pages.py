@@ -137,3 +137,26 @@ def test_the_health_authority_sees_the_line_and_changes_the_rate(
 
 def test_centre_staff_do_not_see_the_control_page(live_room: WaitingRoom, receptionist) -> None:
     assert verified_client(receptionist).get("/staff/waiting-room/").status_code == 404
+
+
+def test_a_room_linked_to_a_cohort_opening_opens_with_it(db: None, admin_user) -> None:
+    from vaxbook.centres.policy import CohortOpening
+
+    cohort = CohortOpening.objects.create(
+        name="60 to 69", minimum_age=60, maximum_age=69, opens_at=timezone.now()
+    )
+    client = verified_client(admin_user)
+    response = client.post(
+        "/admin/waiting_room/waitingroom/add/",
+        {
+            "name": "Phase 3",
+            "cohort_opening": cohort.pk,
+            "opens_at_0": "",
+            "opens_at_1": "",
+            "rate_per_minute": 600,
+            "pass_lifetime_seconds": 900,
+            "mode": "manual",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    assert WaitingRoom.objects.get().opens_at == cohort.opens_at

@@ -30,12 +30,16 @@ class WaitingRoom(models.Model):
         blank=True,
         related_name="waiting_rooms",
         verbose_name=_("cohort opening"),
-        help_text=_("Empty: the opening instant below. Set: its vaccine's places count."),
+        help_text=_("Its vaccine's places count for “places left”; its instant is the default."),
     )
     active = models.BooleanField(_("active"), default=False)
     opens_at = models.DateTimeField(
         _("opens at"),
-        help_text=_("Who arrives before waits in a pre-queue; places are drawn at random then."),
+        blank=True,
+        help_text=_(
+            "Who arrives before waits in a pre-queue; places are drawn at random then. "
+            "Empty: the cohort opening's instant."
+        ),
     )
     rate_per_minute = models.PositiveIntegerField(
         _("admissions per minute"),

@@ -2,6 +2,7 @@
 the page's script (English) and without JavaScript (Spanish), in the system Chromium."""
 
 import datetime as dt
+import re
 from collections.abc import Callable
 
 import pytest
@@ -88,3 +89,22 @@ def test_without_javascript_in_spanish_the_page_refreshes_itself_to_the_turn(
         assert Appointment.objects.filter(person=person).count() == 1
     finally:
         context.close()
+
+
+def test_the_pre_queue_counts_down_in_spanish_and_is_accessible(
+    settings: LazySettings, spanish_context: BrowserContext
+) -> None:
+    settings.WAITING_ROOM_REDIS_URL = ""
+    clinic()
+    WaitingRoom.objects.create(
+        name="Fase 3", active=True, opens_at=timezone.now() + dt.timedelta(minutes=10)
+    )
+    services.forget_room()
+    page = spanish_context.new_page()
+    page.goto("/waiting-room/")
+    page.get_by_role("button", name="Ponerse en la fila").click()
+    countdown = page.locator("[data-countdown]")
+    expect(countdown).to_have_text(re.compile(r"^9:[0-5]\d$"))  # the script's m:ss
+    first = countdown.inner_text()
+    expect(countdown).not_to_have_text(first)  # and it counts
+    assert_accessible(page)
