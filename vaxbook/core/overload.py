@@ -19,7 +19,7 @@ Why here and not in the server: granian hands every request it reads to its pool
 blocking threads through an unbounded queue, invisible to Python; `--backpressure` bounds
 connections, not requests. deploy/web therefore starts more blocking threads than the
 budgets run (`running + waiting` of both budgets, plus spare threads), so that every excess
-request reaches this middleware promptly and is refused in microseconds. docs/overload.md
+request reaches this middleware promptly and is refused at once. docs/overload.md
 has the reasoning and the settings.
 """
 
