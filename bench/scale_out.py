@@ -33,7 +33,7 @@ each tier, and the cores each tier needs for a national peak of 55,000 page view
 Everything shares the machine with wrk itself: on one 2-core machine more instances cannot
 add CPU, and the figures show where the CPU goes rather than what a server would do.
 Booking rate limits are raised for the run (one wrk address). The cluster is left with
-its default settings (2 instances, the replica, no micro-cache) afterwards.
+its default settings (2 instances, the replica, the micro-cache) afterwards.
 
     make cluster && .venv/bin/python bench/scale_out.py
     .venv/bin/python bench/scale_out.py --seconds 5 --instances 1,2 --reads 15
@@ -464,7 +464,7 @@ def main() -> int:
                     flush=True,
                 )
         finally:
-            cluster.control("apps", env={"CLUSTER_MICROCACHE": "off", "CLUSTER_APP_ENV": ""})
+            cluster.control("apps", env={"CLUSTER_MICROCACHE": "on", "CLUSTER_APP_ENV": ""})
     print()
     print_table(runs)
     by_name = {run.config.name: run for run in runs}
