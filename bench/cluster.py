@@ -351,6 +351,27 @@ def check_database(tally: Tally, tokens: list[str]) -> list[str]:
     return failures
 
 
+def health() -> dict[str, object]:
+    """/healthz through nginx (the database, and the replica as the read router sees it)."""
+    status, body = Client(settings_env()["CLUSTER_URL"], 0).request("GET", "/healthz")
+    try:
+        answer: dict[str, object] = json.loads(body) if body else {}
+    except ValueError:
+        answer = {}
+    return {"http": status, **answer}
+
+
+def wait_for_replica(state: str, seconds: float) -> dict[str, object]:
+    """/healthz until its replica is (`state` == "ok") or is not ("not ok") usable."""
+    deadline = time.monotonic() + seconds
+    while True:
+        seen = health()
+        usable = seen.get("replica") == "ok"
+        if usable == (state == "ok") or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.5)
+
+
 def replica_lag_s(env: dict[str, str]) -> float | None:
     """Seconds since the replica last replayed a transaction (None when it is unreachable)."""
     import psycopg

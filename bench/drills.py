@@ -7,7 +7,8 @@ same key after a 5xx or a lost connection (as the API guide asks of clients). Wh
 runs, one part of the cluster fails and comes back:
 
 - app:       an app instance is killed (SIGKILL) and started again: nginx routes around it;
-- replica:   the streaming replica is stopped and started: reads go to the primary;
+- replica:   the streaming replica is stopped and started: reads go to the primary, and
+             back to the replica once /healthz sees it streaming again;
 - redis:     Redis is stopped and started: bookings go on, the cache and the rate limits
              degrade (docs/deployment.md);
 - pgbouncer: PgBouncer is stopped and started: requests in that moment fail and are
@@ -81,16 +82,24 @@ def run_drill(name: str, args: argparse.Namespace, centre_id: int, vaccine_id: i
     time.sleep(FAULT_AT_S)
     fault()
     print(f"  {time.monotonic() - began:5.1f} s  {name} down", flush=True)
-    env = cluster.settings_env()
-    if name == "replica" and "DATABASE_REPLICA_URL" in env:
-        print(f"  replica reachable: {cluster.replica_lag_s(env) is not None}")
-    time.sleep(AWAY_S)
+    routed = name == "replica" and "DATABASE_REPLICA_URL" in cluster.settings_env()
+    failures = []
+    if routed:
+        seen = cluster.wait_for_replica("not ok", AWAY_S)
+        print(f"  {time.monotonic() - began:5.1f} s  /healthz: {seen}", flush=True)
+    time.sleep(max(0.0, FAULT_AT_S + AWAY_S - (time.monotonic() - began)))
     recover()
     print(f"  {time.monotonic() - began:5.1f} s  {name} back", flush=True)
+    if routed:
+        # The router checks the replica again after a short pause: reads return to it.
+        seen = cluster.wait_for_replica("ok", 30)
+        print(f"  {time.monotonic() - began:5.1f} s  /healthz: {seen}", flush=True)
+        if seen.get("replica") != "ok":
+            failures.append(f"the replica is back but /healthz still says {seen}")
     storm.join()
     tally = result["tally"]
     elapsed = time.monotonic() - began
-    failures = cluster.check_database(tally, tokens)
+    failures += cluster.check_database(tally, tokens)
     if tally.read_errors:
         failures.append(f"{tally.read_errors} availability pages never shown")
     refused = Counter(tally.refused.values())

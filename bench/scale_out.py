@@ -19,7 +19,8 @@ them up for 2 s, then runs for `--seconds`:
   (DATABASE_REPLICA_URL), with and without the availability cache;
 - the best of those again with nginx's one-second micro-cache of anonymous reads;
 - the day page alone (the page that melts first), without cache, with the Redis cache and
-  with nginx's micro-cache, against the target of 560 pages/s with p99 under 100 ms;
+  with nginx's micro-cache, against the target of 560 pages/s with p99 under 100 ms; the
+  API's slot list alone, the same three ways;
 - the mix's reads alone, for the capacity arithmetic.
 
 It prints requests/s, bookings/s, p50/p99 (of all requests, from wrk), the CPU each part
@@ -32,7 +33,7 @@ each tier, and the cores each tier needs for a national peak of 55,000 page view
 Everything shares the machine with wrk itself: on one 2-core machine more instances cannot
 add CPU, and the figures show where the CPU goes rather than what a server would do.
 Booking rate limits are raised for the run (one wrk address). The cluster is left with
-its default settings (2 instances, the replica, no micro-cache) afterwards.
+its default settings (2 instances, the replica, the micro-cache) afterwards.
 
     make cluster && .venv/bin/python bench/scale_out.py
     .venv/bin/python bench/scale_out.py --seconds 5 --instances 1,2 --reads 15
@@ -144,7 +145,7 @@ class Config:
     cache: bool = True
     microcache: bool = False
     reads: int = 15  # reads per booking; -1: reads only
-    paths: str = "mix"  # "mix" or "day"
+    paths: str = "mix"  # "mix", "day" (the day pages) or "api" (the API's slot lists)
 
 
 @dataclass
@@ -186,9 +187,9 @@ def read_paths(kind: str) -> list[str]:
     today = dt.datetime.now(dt.UTC).date()
     days = [(today + dt.timedelta(days=d)).isoformat() for d in range(1, DAYS_READ + 1)]
     day_pages = [f"/centres/{c.pk}/?date={day}" for c in centres for day in days]
-    if kind == "day":
-        return day_pages
     slot_lists = [f"/api/v1/centres/{c.pk}/slots?date={day}" for c in centres for day in days]
+    if kind in ("day", "api"):
+        return day_pages if kind == "day" else slot_lists
     searches = [f"/centres/?q={c.town.replace(' ', '+')}" for c in centres]
     paths = day_pages + slot_lists + searches
     random.Random(7).shuffle(paths)
@@ -375,6 +376,9 @@ def main() -> int:
         "--cache", default="off,on", help="the availability cache: off, on or off,on"
     )
     parser.add_argument(
+        "--configs", default="", help="only the configurations whose name contains this"
+    )
+    parser.add_argument(
         "--only-matrix", action="store_true", help="skip the day-page and micro-cache runs"
     )
     args = parser.parse_args()
@@ -429,6 +433,23 @@ def main() -> int:
         extra.append(
             Config("day page, nginx 1 s", cache=False, microcache=True, reads=-1, paths="day")
         )
+        extra += [
+            Config(
+                f"API slot list, {'Redis cache' if c else 'no cache'}",
+                cache=c,
+                reads=-1,
+                paths="api",
+            )
+            for c in caches
+        ]
+        extra.append(
+            Config(
+                "API slot list, nginx 1 s", cache=caches[-1], microcache=True, reads=-1, paths="api"
+            )
+        )
+    if args.configs:
+        extra = [c for c in configs + extra if args.configs in c.name]
+        configs = []
     runs = []
     with tempfile.TemporaryDirectory() as workdir:
         (Path(workdir) / "mix.lua").write_text(WRK_SCRIPT)
@@ -443,7 +464,7 @@ def main() -> int:
                     flush=True,
                 )
         finally:
-            cluster.control("apps", env={"CLUSTER_MICROCACHE": "off", "CLUSTER_APP_ENV": ""})
+            cluster.control("apps", env={"CLUSTER_MICROCACHE": "on", "CLUSTER_APP_ENV": ""})
     print()
     print_table(runs)
     by_name = {run.config.name: run for run in runs}

@@ -10,8 +10,8 @@ import hashlib
 
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
@@ -36,7 +36,13 @@ def centre_search(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def centre_day(request: HttpRequest, centre_id: int) -> HttpResponseBase:
-    centre = get_object_or_404(Centre, pk=centre_id, is_active=True)
+    centre, _version = availability.through(
+        f"centre:{centre_id}",
+        [availability.CENTRES],
+        lambda: (Centre.objects.filter(pk=centre_id, is_active=True).first(), None),
+    )
+    if centre is None:
+        raise Http404
     today = centre.local_date(timezone.now())
     try:
         day = dt.date.fromisoformat(request.GET.get("date", ""))
