@@ -52,6 +52,7 @@ STAGES = [
     (3, "take the place (1)", "vaxbook.bookings.services", "_take_place"),
     (3, "insert the appointment (1)", "vaxbook.bookings.services", "_insert_appointment"),
     (3, "messages and their task (2)", "vaxbook.bookings.services", "announce"),
+    (3, "availability version bump (1 Redis script)", "vaxbook.centres.availability", "_bump"),
     (3, "the answer", "vaxbook.bookings.api", "_as_is"),
     (4, "ES256 signature", "vaxbook.credentials.keys", "sign"),
     (3, "idempotency record (1)", "vaxbook.api.idempotency", "_claim"),

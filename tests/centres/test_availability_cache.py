@@ -2,6 +2,7 @@
 at once, and nothing else (vaxbook.centres.availability)."""
 
 import os
+import re
 
 import pytest
 import redis
@@ -138,6 +139,22 @@ def test_the_shared_fragment_holds_no_csrf_token_and_the_header_follows_the_visi
     assert entry is not None
     assert "csrfmiddlewaretoken" not in entry[1]
     assert "Sign" not in entry[1]
+
+
+def test_a_cached_page_carries_each_visitors_own_csrf_token() -> None:
+    slot = SlotFactory(starts_at=tomorrow_at(10))
+    day_page(Client(), slot)  # cached by another visitor
+    visitor = Client(enforce_csrf_checks=True)
+
+    page = day_page(visitor, slot)
+
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token is not None
+    assert "{csrf-token}" not in page
+    switched = visitor.post(
+        "/i18n/setlang/", {"language": "es", "next": "/", "csrfmiddlewaretoken": token[1]}
+    )
+    assert switched.status_code == 302
 
 
 def test_each_language_has_its_own_fragment() -> None:

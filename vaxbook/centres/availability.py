@@ -130,7 +130,7 @@ def _bump(keys: list[str]) -> None:
     cache = caches["default"]
     try:
         if isinstance(cache, RedisCache):
-            full_keys = [cache.make_and_validate_key(key) for key in keys]
+            full_keys = [cache.make_key(key) for key in keys]
             _bump_script(cache, full_keys[0])(full_keys, [_fresh()])
             return
         for key in keys:
