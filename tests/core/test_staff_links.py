@@ -43,3 +43,11 @@ def test_the_admin_sign_in_in_spanish(client: Client) -> None:
     page = in_spanish(client).get("/admin/login/").text
     assert "Administración de vaxbook" in page
     assert "El personal de los centros inicia sesión en" in page
+
+
+def test_staff_pages_have_the_language_switch_and_the_icon(client: Client) -> None:
+    page = client.get("/staff/", follow=True).text
+    assert '<select id="language" name="language">' in page
+    assert 'rel="icon"' in page
+    spanish = in_spanish(client).get("/staff/", follow=True).text
+    assert "Cambiar idioma" in spanish
