@@ -11,6 +11,8 @@ admin.site.__class__ = OTPAdminSite
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico where a page names no icon (JSON, the API documents).
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/smart-scheduling/", include("vaxbook.centres.smart_urls")),

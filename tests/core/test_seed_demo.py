@@ -5,17 +5,18 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.db.models import F
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from time_machine import TimeMachineFixture
 
-from tests.factories import UserFactory
+from tests.factories import CitizenFactory, UserFactory
 from tests.helpers import CANARY, MADRID
 from vaxbook.accounts.models import Citizen, StaffMembership, StaffRole, User
 from vaxbook.bookings.models import Appointment
 from vaxbook.centres.models import Centre, OpeningTemplate, Slot, Vaccine
 from vaxbook.centres.slot_generation import generate_slots
 
-# A Monday in winter, before any centre opens; 21 days on is a Sunday.
+# A Monday in winter, before any centre opens; 35 days on is a Monday.
 MONDAY_MORNING = dt.datetime(2026, 1, 12, 7, 0, tzinfo=MADRID)
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +90,7 @@ def test_demo_accounts_can_sign_in_with_their_roles(time_machine: TimeMachineFix
     assert admin.is_superuser
 
 
-def test_slots_cover_21_days_in_opening_hours_with_2_to_6_free_places(
+def test_slots_cover_five_weeks_in_opening_hours_with_2_to_6_places(
     time_machine: TimeMachineFixture,
 ) -> None:
     time_machine.move_to(MONDAY_MORNING, tick=False)
@@ -99,17 +100,74 @@ def test_slots_cover_21_days_in_opening_hours_with_2_to_6_free_places(
     today = MONDAY_MORNING.date()
     open_days = {
         today + dt.timedelta(days=offset)
-        for offset in range(21)
+        for offset in range(35)
         if (today + dt.timedelta(days=offset)).weekday() != 6
     }
-    slots = list(Slot.objects.select_related("centre"))
+    slots = list(Slot.objects.filter(starts_at__gt=MONDAY_MORNING).select_related("centre"))
     assert {slot.local_date for slot in slots} == open_days
     for centre in Centre.objects.all():
         assert {slot.local_date for slot in slots if slot.centre == centre} == open_days
     assert all(slot.ends_at - slot.starts_at == dt.timedelta(minutes=10) for slot in slots)
-    assert all(2 <= slot.capacity <= 6 for slot in slots)
-    assert all(slot.booked == 0 and slot.is_open for slot in slots)
+    assert all(2 <= slot.capacity <= 6 and slot.is_open for slot in slots)
     assert {slot.capacity for slot in slots} == {2, 3, 4, 5, 6}
+    assert sum(slot.remaining for slot in slots) > 0.9 * sum(slot.capacity for slot in slots)
+
+
+def test_both_doses_can_be_booked_together_on_the_demo(time_machine: TimeMachineFixture) -> None:
+    from vaxbook.bookings.services import book_both_doses
+
+    time_machine.move_to(MONDAY_MORNING, tick=False)
+    seed()
+    for vaccine in Vaccine.objects.filter(doses_in_primary_course=2):
+        person = CitizenFactory(date_of_birth=dt.date(1990, 5, 17))
+        centre = Centre.objects.filter(vaccines=vaccine).first()
+        assert centre is not None
+        first = Slot.objects.filter(
+            centre=centre, vaccine=vaccine, starts_at__gt=MONDAY_MORNING, booked=0
+        ).earliest("starts_at")
+        due = first.local_date + dt.timedelta(days=vaccine.minimum_days_between_doses)
+        offered = centre.slots.filter(vaccine=vaccine, booked__lt=F("capacity"))
+        second = [slot for slot in offered if slot.local_date == due]
+        assert second, vaccine.name
+        book_both_doses(person=person, first_slot_id=first.pk, second_slot_id=second[0].pk)
+
+
+def test_the_demo_has_a_campaign_under_way(time_machine: TimeMachineFixture) -> None:
+    from vaxbook.bookings.models import AppointmentStatus, VaccinationRecord
+
+    time_machine.move_to(MONDAY_MORNING, tick=False)
+
+    seed()
+
+    past = Appointment.objects.filter(slot__starts_at__lt=MONDAY_MORNING)
+    statuses = set(past.values_list("status", flat=True))
+    assert statuses == {
+        AppointmentStatus.VACCINATED,
+        AppointmentStatus.NO_SHOW,
+        AppointmentStatus.CANCELLED,
+    }
+    days = {appointment.slot.local_date for appointment in past.select_related("slot__centre")}
+    assert min(days) == MONDAY_MORNING.date() - dt.timedelta(days=7)
+    assert VaccinationRecord.objects.count() == past.filter(status="vaccinated").count()
+    assert Appointment.objects.filter(dose_number=2, status="booked").exists()
+    # Every counter equals its slot's live appointments.
+    for slot in Slot.objects.filter(booked__gt=0)[:500]:
+        live = slot.appointments.exclude(status=AppointmentStatus.CANCELLED).count()
+        assert slot.booked == live <= slot.capacity
+
+
+@pytest.mark.parametrize("hour", [6, 22])
+def test_the_nurses_centre_has_appointments_today_at_any_hour(
+    time_machine: TimeMachineFixture, hour: int
+) -> None:
+    now = dt.datetime(2026, 1, 18, hour, 0, tzinfo=MADRID)  # a Sunday, when centres close
+    time_machine.move_to(now, tick=False)
+
+    seed()
+
+    zendal = Centre.objects.get(name="Hospital Enfermera Isabel Zendal")
+    today = Appointment.objects.filter(slot__centre=zendal, status="booked")
+    assert [a for a in today.select_related("slot__centre") if a.slot.local_date == now.date()]
 
 
 def model_counts() -> dict[str, int]:
@@ -123,6 +181,7 @@ def model_counts() -> dict[str, int]:
         "templates": OpeningTemplate.objects.count(),
         "offers": Centre.vaccines.through.objects.count(),
         "devices": TOTPDevice.objects.count(),
+        "appointments": Appointment.objects.count(),
     }
 
 
@@ -136,11 +195,12 @@ def test_a_second_run_creates_nothing(time_machine: TimeMachineFixture) -> None:
 
     assert model_counts() == first
     assert first_summary == (
-        f"Created 12 centres, 5 vaccines, {first['templates']} opening templates, 3 accounts "
-        f"and {first['slots']} slots.\n"
+        f"Created 12 centres, 5 vaccines, {first['templates']} opening templates, 3 accounts, "
+        f"{first['slots']} slots and {first['appointments']} appointments.\n"
     )
     assert second_summary == (
-        "Created 0 centres, 0 vaccines, 0 opening templates, 0 accounts and 0 slots.\n"
+        "Created 0 centres, 0 vaccines, 0 opening templates, 0 accounts, 0 slots and "
+        "0 appointments.\n"
     )
 
 
@@ -156,7 +216,7 @@ def test_a_run_the_next_day_adds_that_days_slots_and_keeps_the_others(
     booked_slot = Slot.objects.filter(capacity__gte=2).first()
     assert booked_slot is not None
     Slot.objects.filter(pk=booked_slot.pk).update(booked=1)
-    new_day = MONDAY_MORNING.date() + dt.timedelta(days=21)
+    new_day = MONDAY_MORNING.date() + dt.timedelta(days=35)
 
     time_machine.move_to(MONDAY_MORNING + dt.timedelta(days=1), tick=False)
     seed()
@@ -220,18 +280,22 @@ def test_canary_centres_open_at_08_utc_in_summer(time_machine: TimeMachineFixtur
     seed()
 
     canary = Centre.objects.get(name="Centro de Salud Guanarteme")
-    first = canary.slots.earliest("starts_at")
+    first = canary.slots.filter(starts_at__date=dt.date(2026, 6, 15)).earliest("starts_at")
     assert first.starts_at == dt.datetime(2026, 6, 15, 8, 0, tzinfo=dt.UTC)
     assert first.starts_at.astimezone(CANARY).time() == dt.time(9)
 
 
-def test_no_slot_is_created_in_the_past(time_machine: TimeMachineFixture) -> None:
+def test_no_free_slot_is_created_earlier_today(time_machine: TimeMachineFixture) -> None:
     noon = dt.datetime(2026, 1, 12, 12, 0, tzinfo=MADRID)
     time_machine.move_to(noon, tick=False)
 
     seed()
 
-    assert not Slot.objects.filter(starts_at__lte=noon).exists()
+    # Earlier today only the nurse's centre has slots: its appointments of the day.
+    earlier = Slot.objects.filter(starts_at__lte=noon, starts_at__date=noon.date())
+    assert set(earlier.values_list("centre__name", flat=True)) == {
+        "Hospital Enfermera Isabel Zendal"
+    }
     madrid = Centre.objects.get(name="Hospital Universitario La Paz")
     assert local_starts(madrid, noon.date())[0] == dt.time(12, 10)
     # Noon in Madrid is 11:00 in the Canaries.
@@ -240,16 +304,20 @@ def test_no_slot_is_created_in_the_past(time_machine: TimeMachineFixture) -> Non
 
 
 def test_places_per_slot_are_the_same_on_every_run(time_machine: TimeMachineFixture) -> None:
+    from vaxbook.bookings.models import VaccinationRecord
+
     time_machine.move_to(MONDAY_MORNING, tick=False)
     seed()
-    first = set(Slot.objects.values_list("centre__name", "vaccine__name", "starts_at", "capacity"))
+    future = Slot.objects.filter(starts_at__gt=MONDAY_MORNING)
+    first = set(future.values_list("centre__name", "vaccine__name", "starts_at", "capacity"))
 
+    VaccinationRecord.objects.all().delete()
+    Appointment.objects.all().delete()
     Slot.objects.all().delete()
     seed()
 
     assert (
-        set(Slot.objects.values_list("centre__name", "vaccine__name", "starts_at", "capacity"))
-        == first
+        set(future.values_list("centre__name", "vaccine__name", "starts_at", "capacity")) == first
     )
 
 
@@ -295,7 +363,10 @@ def test_the_opening_templates_give_the_demo_slots_times(time_machine: TimeMachi
     time_machine.move_to(MONDAY_MORNING, tick=False)
     seed()
     admin = User.objects.get(email="admin@example.org")
-    seeded = set(Slot.objects.values_list("centre_id", "vaccine_id", "starts_at"))
+    three_weeks = Slot.objects.filter(
+        starts_at__gt=MONDAY_MORNING, starts_at__lt=MONDAY_MORNING + dt.timedelta(days=21)
+    )
+    seeded = set(three_weeks.values_list("centre_id", "vaccine_id", "starts_at"))
     last_day = MONDAY_MORNING.date() + dt.timedelta(days=20)
 
     made = [
@@ -312,7 +383,7 @@ def test_the_opening_templates_give_the_demo_slots_times(time_machine: TimeMachi
     # Every time the templates give is a demo slot already: nothing new, nothing missing.
     assert sum(generation.created for generation in made) == 0
     assert sum(generation.existing for generation in made) == len(seeded)
-    assert set(Slot.objects.values_list("centre_id", "vaccine_id", "starts_at")) == seeded
+    assert set(three_weeks.values_list("centre_id", "vaccine_id", "starts_at")) == seeded
     assert set(OpeningTemplate.objects.values_list("slot_minutes", "places_per_slot")) == {(10, 4)}
 
 

@@ -3,7 +3,8 @@ import logging
 from django.db import DatabaseError, connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -62,6 +63,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if db_router.replica_configured():
         answer |= db_router.health()
     return JsonResponse(answer)
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    return redirect(static("core/favicon.svg"), permanent=True)
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -1,6 +1,8 @@
 """Demo data: centres in four Spanish towns, the COVID-19 vaccines, their weekly opening
-hours, three weeks of slots and one account per role. Safe to run again at any time: it
-only adds what is missing."""
+hours, five weeks of slots, one account per role, and a campaign under way: the past week's
+appointments (given, missed, cancelled), second doses booked from them, and today's
+appointments at the demo nurse's centre. Safe to run again at any time: it only adds what
+is missing."""
 
 import base64
 import datetime as dt
@@ -11,14 +13,20 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from vaxbook.accounts.models import Citizen, StaffMembership, StaffRole, User
+from vaxbook.bookings.models import Appointment, AppointmentStatus, VaccinationRecord
+from vaxbook.bookings.references import new_reference
 from vaxbook.centres.models import Centre, OpeningTemplate, Slot, Vaccine
 
-DAYS_AHEAD = 21
+# Five weeks: a first dose booked in the first week has its second dose's day (21 or 28
+# days later, the demo vaccines' intervals) among them.
+DAYS_AHEAD = 35
+# The campaign's past: days with bookings, check-ins, doses, no-shows and cancellations.
+DAYS_PAST = 7
 SLOT_LENGTH = dt.timedelta(minutes=10)
 MIN_PLACES, MAX_PLACES = 2, 6
 # The places of the demo's opening templates, for the slots a manager makes from them (the
@@ -235,7 +243,8 @@ ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.org", "admin-2021"
 
 class Command(BaseCommand):
     help = (
-        "Add demo centres, vaccines, opening hours, slots for the next 21 days and demo accounts."
+        "Add demo centres, vaccines, opening hours, slots for the next five weeks, demo "
+        "accounts and a campaign under way (past appointments, today's at the nurse's centre)."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -246,10 +255,13 @@ class Command(BaseCommand):
             templates_created = seed_opening_templates(centres=centres, vaccines=vaccines)
             accounts_created = seed_accounts(nurse_centre=centres[CENTRES[0].name])
             slots_created = seed_slots(centres=centres, vaccines=vaccines, now=now)
+            campaign = Campaign(centres=centres, vaccines=vaccines, now=now)
+            appointments_created = campaign.seed_past() + campaign.seed_today(CENTRES[0].name)
         self.stdout.write(
             f"Created {centres_created} centres, {vaccines_created} vaccines, "
-            f"{templates_created} opening templates, {accounts_created} accounts and "
-            f"{slots_created} slots."
+            f"{templates_created} opening templates, {accounts_created} accounts, "
+            f"{slots_created + campaign.slots_created} slots and "
+            f"{appointments_created} appointments."
         )
 
 
@@ -408,29 +420,302 @@ def seed_slots(
 
 
 def _slot_starts(zone: zoneinfo.ZoneInfo, now: dt.datetime) -> list[dt.datetime]:
-    """Slot start times (UTC) from `now` over the next DAYS_AHEAD days in `zone`.
+    """Slot start times (UTC) from `now` over the next DAYS_AHEAD days in `zone`. A slot
+    that has already started cannot be booked: it is left out."""
+    today = now.astimezone(zone).date()
+    return [
+        starts_at
+        for offset in range(DAYS_AHEAD)
+        for starts_at in _day_starts(zone, today + dt.timedelta(days=offset))
+        if starts_at > now
+    ]
+
+
+def _day_starts(
+    zone: zoneinfo.ZoneInfo, day: dt.date, hours: tuple[tuple[dt.time, dt.time], ...] | None = None
+) -> list[dt.datetime]:
+    """The slot start times (UTC) of a local `day` in its opening hours (or `hours`).
 
     Each start is built from the local date and wall-clock time, so a 10:00 slot stays at
     10:00 local whichever side of a daylight-saving change it falls on.
     """
-    today = now.astimezone(zone).date()
     starts: list[dt.datetime] = []
-    for offset in range(DAYS_AHEAD):
-        day = today + dt.timedelta(days=offset)
-        for opens, closes in OPENING_HOURS.get(day.weekday(), ()):
-            local = dt.datetime.combine(day, opens, tzinfo=zone)
-            last = dt.datetime.combine(day, closes, tzinfo=zone) - SLOT_LENGTH
-            while local <= last:
-                starts_at = local.astimezone(dt.UTC)
-                # A slot that has already started cannot be booked: leave it out.
-                if starts_at > now:
-                    starts.append(starts_at)
-                local += SLOT_LENGTH
+    for opens, closes in OPENING_HOURS.get(day.weekday(), ()) if hours is None else hours:
+        local = dt.datetime.combine(day, opens, tzinfo=zone)
+        last = dt.datetime.combine(day, closes, tzinfo=zone) - SLOT_LENGTH
+        while local <= last:
+            starts.append(local.astimezone(dt.UTC))
+            local += SLOT_LENGTH
     return starts
 
 
 def _places(centre_name: str, vaccine_name: str, starts_at: dt.datetime) -> int:
-    # A hash, not random(): every run on any machine gives a slot the same number of places.
-    key = f"{centre_name}|{vaccine_name}|{starts_at.isoformat()}".encode()
-    digest = hashlib.blake2b(key, digest_size=1).digest()
-    return MIN_PLACES + digest[0] % (MAX_PLACES - MIN_PLACES + 1)
+    return MIN_PLACES + _draw(centre_name, vaccine_name, starts_at.isoformat()) % (
+        MAX_PLACES - MIN_PLACES + 1
+    )
+
+
+def _draw(*parts: object) -> int:
+    """A number from 0 to 255 fixed by `parts`: a hash, not random(), so that every run on
+    any machine makes the same demo."""
+    key = "|".join(str(part) for part in parts).encode()
+    return hashlib.blake2b(key, digest_size=1).digest()[0]
+
+
+# The campaign's people: made-up names, and addresses of the reserved example.org domain.
+PEOPLE_EMAIL = "person-{n}@people.example.org"
+GIVEN_NAMES = (
+    "Lucía", "Hugo", "Martina", "Mateo", "Sofía", "Leo", "Julia", "Daniel", "Paula", "Pablo",
+    "Carmen", "Javier", "Elena", "Álvaro", "Irene", "Manuel", "Noa", "Adrián", "Vega", "Marcos",
+)  # fmt: skip
+SURNAMES = (
+    "García", "Rodríguez", "González", "Fernández", "López", "Martínez", "Sánchez", "Pérez",
+    "Gómez", "Martín", "Jiménez", "Ruiz", "Hernández", "Díaz", "Moreno", "Muñoz", "Álvarez",
+    "Romero", "Navarro", "Torres", "Domínguez", "Vázquez", "Ramos", "Gil", "Serrano",
+)  # fmt: skip
+# Of the past appointments, per 256 draws: cancelled beforehand, then not attended; the
+# rest came and had their dose.
+CANCELLED_BELOW, NO_SHOW_BELOW = 20, 45
+LOTS = {"Comirnaty": "FA4597", "Spikevax": "3003317", "Vaxzevria": "ABV5811",
+        "Jcovden": "XD955", "Nuvaxovid": "4302MF"}  # fmt: skip
+
+
+class Campaign:
+    """Appointments that make the demo look like a campaign under way: the past DAYS_PAST
+    days' (given, missed or cancelled, so the reports and charts have something to show),
+    the second doses booked from those given, and today's at the nurse's centre, whatever
+    the hour, so that validating and checking in can be tried at any time.
+
+    Rows are written in bulk, with each slot's `booked` equal to its live appointments: a
+    demo of tens of thousands of bookings through the booking service would take minutes.
+    """
+
+    def __init__(
+        self, *, centres: dict[str, Centre], vaccines: dict[str, Vaccine], now: dt.datetime
+    ) -> None:
+        self.centres, self.vaccines, self.now = centres, vaccines, now
+        self.nurse = User.objects.get(email__iexact=NURSE_EMAIL)
+        self.slots_created = 0
+        self.people = Citizen.objects.filter(user__email__endswith="@people.example.org").count()
+
+    def seed_past(self) -> int:
+        """The past days, once: on a later run they are the past already."""
+        if self.people:
+            return 0
+        appointments: list[Appointment] = []
+        records: list[VaccinationRecord] = []
+        for demo in CENTRES:
+            centre, zone = self.centres[demo.name], zoneinfo.ZoneInfo(demo.time_zone)
+            today = self.now.astimezone(zone).date()
+            days = [today - dt.timedelta(days=back) for back in range(DAYS_PAST, 0, -1)]
+            slots = self._new_slots(centre, demo, days)
+            for slot in slots:
+                # Half the slots with one person, a few with two.
+                for number in range(_draw(slot.starts_at, demo.name) % 4 // 2):
+                    appointments.append(self._past_appointment(slot, number, records))
+            # Created with their counters: `booked` counts the appointments just made.
+            self._create(slots)
+        people = self._people(len(appointments))
+        for appointment, person in zip(appointments, people, strict=True):
+            appointment.person = person
+        second_doses = self._second_doses(appointments)
+        self._save(appointments + second_doses, records)
+        return len(appointments) + len(second_doses)
+
+    def seed_today(self, centre_name: str) -> int:
+        """Today's appointments at `centre_name` over the whole day (on a day it is closed,
+        over a weekday's hours), unless it has some already."""
+        centre = self.centres[centre_name]
+        demo = next(demo for demo in CENTRES if demo.name == centre_name)
+        zone = zoneinfo.ZoneInfo(demo.time_zone)
+        today = self.now.astimezone(zone).date()
+        start = dt.datetime.combine(today, dt.time(0), tzinfo=zone)
+        day = Slot.objects.filter(
+            centre=centre, starts_at__gte=start, starts_at__lt=start + dt.timedelta(days=1)
+        )
+        if Appointment.objects.filter(
+            slot__in=day, person__user__email__endswith="@people.example.org"
+        ).exists():
+            return 0
+        self._create(self._new_slots(centre, demo, [today], hours=WEEKDAY_HOURS))
+        appointments = []
+        for slot in day.select_related("vaccine").order_by("starts_at"):
+            # Every other slot, one person, within the places left.
+            if _draw(slot.starts_at, "today") % 2 or slot.booked >= slot.capacity:
+                continue
+            appointments.append(
+                Appointment(
+                    slot=slot,
+                    dose_number=1,
+                    status=AppointmentStatus.BOOKED,
+                    reference=new_reference(),
+                    created_at=self.now - dt.timedelta(days=3),
+                )
+            )
+        for appointment, person in zip(appointments, self._people(len(appointments)), strict=True):
+            appointment.person = person
+        self._save(appointments, [])
+        return len(appointments)
+
+    def _new_slots(
+        self,
+        centre: Centre,
+        demo: DemoCentre,
+        days: list[dt.date],
+        hours: tuple[tuple[dt.time, dt.time], ...] | None = None,
+    ) -> list[Slot]:
+        """The slots of `days` at the centre that do not exist yet, not saved: only those
+        are booked in the past, so no slot's counter can go past its places."""
+        zone = zoneinfo.ZoneInfo(demo.time_zone)
+        wanted = [
+            (vaccine_name, starts_at)
+            for day in days
+            for starts_at in _day_starts(
+                zone, day, hours if hours and day.weekday() not in OPENING_HOURS else None
+            )
+            for vaccine_name in demo.vaccines
+        ]
+        if not wanted:
+            return []
+        existing = set(
+            Slot.objects.filter(
+                centre=centre,
+                starts_at__gte=min(starts for _, starts in wanted),
+                starts_at__lte=max(starts for _, starts in wanted),
+            ).values_list("vaccine__name", "starts_at")
+        )
+        slots = [
+            Slot(
+                centre=centre,
+                vaccine=self.vaccines[vaccine_name],
+                starts_at=starts_at,
+                ends_at=starts_at + SLOT_LENGTH,
+                capacity=_places(demo.name, vaccine_name, starts_at),
+            )
+            for vaccine_name, starts_at in wanted
+            if (vaccine_name, starts_at) not in existing
+        ]
+        return slots
+
+    def _create(self, slots: list[Slot]) -> None:
+        Slot.objects.bulk_create(slots, batch_size=BATCH_SIZE)
+        self.slots_created += len(slots)
+
+    def _past_appointment(
+        self, slot: Slot, number: int, records: list[VaccinationRecord]
+    ) -> Appointment:
+        draw = _draw(slot.starts_at, slot.centre_id, slot.vaccine_id, number)
+        appointment = Appointment(
+            slot=slot,
+            dose_number=1,
+            reference=new_reference(),
+            created_at=slot.starts_at - dt.timedelta(days=2 + draw % 12),
+        )
+        if draw < CANCELLED_BELOW:
+            appointment.status = AppointmentStatus.CANCELLED
+            appointment.cancelled_at = slot.starts_at - dt.timedelta(days=1)
+            appointment.cancellation_reason = "Cancelled by the person."
+            return appointment
+        slot.booked += 1
+        if draw < NO_SHOW_BELOW:
+            appointment.status = AppointmentStatus.NO_SHOW
+            return appointment
+        given_at = slot.starts_at + dt.timedelta(minutes=draw % 9)
+        appointment.status = AppointmentStatus.VACCINATED
+        appointment.checked_in_at = given_at - dt.timedelta(minutes=3)
+        appointment.checked_in_by = self.nurse
+        appointment.vaccinated_at = given_at
+        records.append(
+            VaccinationRecord(
+                appointment=appointment,
+                vaccine=slot.vaccine,
+                lot_number=LOTS.get(slot.vaccine.name, "DEMO1"),
+                injection_site="left_arm" if draw % 5 else "right_arm",
+                administered_at=given_at,
+                administered_by=self.nurse,
+            )
+        )
+        return appointment
+
+    def _second_doses(self, given: list[Appointment]) -> list[Appointment]:
+        """Dose 2 for each person given dose 1 of a two-dose vaccine, at the same centre on
+        the first day the interval allows, in the first slot there with a place left."""
+        wanted: dict[tuple[int, int, dt.date], list[Appointment]] = {}
+        for first in given:
+            vaccine = first.slot.vaccine
+            if first.status != AppointmentStatus.VACCINATED or vaccine.doses_in_primary_course < 2:
+                continue
+            day = first.slot.starts_at.astimezone(first.slot.centre.zone).date() + dt.timedelta(
+                days=vaccine.minimum_days_between_doses
+            )
+            wanted.setdefault((first.slot.centre_id, vaccine.pk, day), []).append(first)
+        if not wanted:
+            return []
+        free = Slot.objects.filter(
+            centre_id__in={key[0] for key in wanted},
+            starts_at__gt=self.now,
+            booked__lt=models.F("capacity"),
+            is_open=True,
+        ).select_related("centre")
+        by_day: dict[tuple[int, int, dt.date], list[Slot]] = {}
+        for slot in free.order_by("starts_at"):
+            by_day.setdefault((slot.centre_id, slot.vaccine_id, slot.local_date), []).append(slot)
+        seconds: list[Appointment] = []
+        for key, firsts in wanted.items():
+            slots = by_day.get(key, [])
+            for first in firsts:
+                place = next((slot for slot in slots if slot.booked < slot.capacity), None)
+                if place is None:
+                    break
+                slot = place
+                slot.booked += 1
+                seconds.append(
+                    Appointment(
+                        person=first.person,
+                        slot=slot,
+                        dose_number=2,
+                        reference=new_reference(),
+                        created_at=first.vaccinated_at or self.now,
+                    )
+                )
+        return seconds
+
+    def _people(self, count: int) -> list[Citizen]:
+        """`count` new people of the campaign, who never sign in (no usable password)."""
+        first = self.people
+        self.people += count
+        users = []
+        for n in range(first, first + count):
+            user = User(email=PEOPLE_EMAIL.format(n=n))
+            user.set_unusable_password()
+            users.append(user)
+        users = User.objects.bulk_create(users, batch_size=BATCH_SIZE)
+        citizens = [
+            Citizen(
+                user=user,
+                full_name=f"{GIVEN_NAMES[n % len(GIVEN_NAMES)]} "
+                f"{SURNAMES[n * 7 % len(SURNAMES)]} {SURNAMES[n * 3 % len(SURNAMES)]}",
+                date_of_birth=dt.date(1940 + n % 60, 1 + n % 12, 1 + n % 28),
+            )
+            for n, user in zip(range(first, first + count), users, strict=True)
+        ]
+        return Citizen.objects.bulk_create(citizens, batch_size=BATCH_SIZE)
+
+    def _save(self, appointments: list[Appointment], records: list[VaccinationRecord]) -> None:
+        """Write the appointments and records, and take the places of those in slots that
+        existed before this run (the future ones: second doses, today's) with one
+        `booked = booked + n` per n, in the database, which checks them against capacity."""
+        Appointment.objects.bulk_create(appointments, batch_size=BATCH_SIZE)
+        VaccinationRecord.objects.bulk_create(records, batch_size=BATCH_SIZE)
+        taken: dict[int, int] = {}
+        for appointment in appointments:
+            if appointment.status == AppointmentStatus.BOOKED:
+                taken[appointment.slot_id] = taken.get(appointment.slot_id, 0) + 1
+        by_count: dict[int, list[int]] = {}
+        for slot_id, count in taken.items():
+            by_count.setdefault(count, []).append(slot_id)
+        for count, slot_ids in by_count.items():
+            for start in range(0, len(slot_ids), BATCH_SIZE):
+                Slot.objects.filter(pk__in=slot_ids[start : start + BATCH_SIZE]).update(
+                    booked=models.F("booked") + count
+                )
