@@ -5,6 +5,7 @@ from django.test import Client
 
 from tests.factories import StaffMembershipFactory
 from tests.helpers import in_spanish
+from tests.staff_clients import verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +27,8 @@ def test_the_admin_sign_in_is_branded_and_says_where_staff_sign_in(client: Clien
 
 def test_a_nurse_refused_by_the_admin_is_pointed_to_the_staff_pages(client: Client) -> None:
     membership = StaffMembershipFactory()
-    client.force_login(membership.user)
-    page = client.get("/admin/", follow=True).text
+    nurse = verified_client(membership.user)  # signed in with both steps, yet not an admin
+    page = nurse.get("/admin/", follow=True).text
     assert "vaxbook administration" in page
     assert 'href="/staff/"' in page
 
