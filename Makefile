@@ -10,7 +10,7 @@ export HOST PORT
 # Lint, type checks and tests import the settings: give them a throwaway key, never a real one.
 CHECK_ENV := SECRET_KEY=insecure-key-for-checks-and-tests-only
 
-.PHONY: run dev test lint typecheck check-migrations suite bench bench-http lock clean help
+.PHONY: run dev test lint typecheck check-migrations suite audit bench bench-http lock clean help
 
 help:
 	@echo "make run    start vaxbook (SQLite, demo data, worker) on http://$(HOST):$(PORT)/"
@@ -50,6 +50,10 @@ suite: $(VENV)/.dev-installed
 	$(CHECK_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint typecheck check-migrations suite
+
+# bandit on the code, pip-audit on the lock files (bin/audit says what each checks).
+audit: $(VENV)/.dev-installed
+	bin/audit
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/booking_storm.py
