@@ -25,6 +25,10 @@ class StaffSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            # No session to limit: leave it unread, so public answers stay cacheable
+            # (reading it adds Vary: Cookie).
+            return self.get_response(request)
         user = request.user
         is_verified = getattr(user, "is_verified", None)
         if user.is_authenticated and is_verified is not None and is_verified():
