@@ -10,8 +10,8 @@ export HOST PORT
 # Lint, type checks and tests import the settings: give them a throwaway key, never a real one.
 CHECK_ENV := SECRET_KEY=insecure-key-for-checks-and-tests-only
 
-.PHONY: run dev test test-deps lint typecheck check-migrations suite bench bench-http lock clean help \
-	cluster cluster-stop cluster-status
+.PHONY: run dev test test-deps lint typecheck check-migrations suite audit bench bench-http lock clean \
+	help cluster cluster-stop cluster-status
 
 help:
 	@echo "make run    start vaxbook (SQLite, demo data, worker) on http://$(HOST):$(PORT)/"
@@ -57,6 +57,10 @@ test-deps:
 	@bin/test-deps
 
 test: test-deps lint typecheck check-migrations suite
+
+# bandit on the code, pip-audit on the lock files (bin/audit says what each checks).
+audit: $(VENV)/.dev-installed
+	bin/audit
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/booking_storm.py

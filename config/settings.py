@@ -259,6 +259,8 @@ WAITING_ROOM_AUTO_MAX_RATE = int(os.environ.get("WAITING_ROOM_AUTO_MAX_RATE", "3
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # No secret from a URL (a password reset token) in any log line: vaxbook.core.logging.
+    "filters": {"redact": {"()": "vaxbook.core.logging.RedactSecretPaths"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

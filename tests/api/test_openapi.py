@@ -109,3 +109,34 @@ def test_the_docs_are_served_from_our_own_static_files(anonymous: Api) -> None:
     # inline <script> is the settings, a JSON data block.
     inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
     assert inline == [' type="application/json" id="swagger-settings"']
+
+
+# --- the document says what the API accepts -----------------------------------------------
+
+
+def _schema(document, name: str) -> dict:
+    return document["components"]["schemas"][name]
+
+
+def test_ids_and_dose_numbers_are_bounded_integers(document) -> None:
+    booking = _schema(document, "BookingIn")["properties"]
+    assert booking["slot_id"]["type"] == "integer"
+    assert booking["slot_id"]["format"] == "int64"
+    assert (booking["slot_id"]["minimum"], booking["slot_id"]["maximum"]) == (1, 2**63 - 1)
+    assert (booking["dose_number"]["minimum"], booking["dose_number"]["maximum"]) == (1, 20)
+
+
+def test_registration_documents_its_email_password_name_and_date_of_birth(document) -> None:
+    registration = _schema(document, "RegistrationIn")["properties"]
+    assert registration["email"]["format"] == "email"
+    assert registration["email"]["minLength"] > 0
+    assert registration["password"]["minLength"] == 8
+    assert registration["phone"]["maxLength"] == 32
+    assert re.match(registration["full_name"]["pattern"], "José Pérez")
+    assert not re.match(registration["full_name"]["pattern"], "Ana\u202ezeréP")
+    assert "past" in registration["date_of_birth"]["description"]
+
+
+def test_exactly_one_of_token_or_reference_is_documented(document) -> None:
+    presented = _schema(document, "PresentedIn")
+    assert [branch["required"] for branch in presented["oneOf"]] == [["token"], ["reference"]]

@@ -48,3 +48,29 @@ def test_the_scan_page_alone_may_use_the_camera_of_our_own_origin(client):
     assert scan.status_code == 200
     assert _features(scan)["camera"] == "(self)"
     assert _features(day)["camera"] == "()"
+
+
+def test_passwords_are_hashed_with_argon2_in_production() -> None:
+    import config.settings as production  # the tests themselves hash fast
+
+    assert production.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+def test_the_session_cookie_is_secure_httponly_and_same_site(client, settings):
+    from tests.factories import CitizenFactory
+
+    settings.SESSION_COOKIE_SECURE = True  # as with HTTPS=true, the production default
+    CitizenFactory(user__email="ada@example.org")
+    response = client.post(
+        "/sign-in/", {"username": "ada@example.org", "password": "a-long-test-password"}
+    )
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["secure"]
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Lax"
+
+
+def test_https_answers_carry_hsts(client, settings):
+    settings.SECURE_HSTS_SECONDS = 63072000  # as with HTTPS=true
+    response = client.get("/", secure=True)
+    assert response["Strict-Transport-Security"].startswith("max-age=63072000")

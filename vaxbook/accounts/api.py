@@ -17,7 +17,7 @@ from vaxbook.accounts.services import register_citizen
 from vaxbook.api import http, tokens
 from vaxbook.api.auth import bearer, caller, token
 from vaxbook.api.problems import ApiProblem, Problem
-from vaxbook.api.schemas import Email, FreeText, Input, IsoDate, Output, Text
+from vaxbook.api.schemas import FREE_TEXT_SCHEMA, Email, FreeText, Input, IsoDate, Output, Text
 from vaxbook.core import ratelimit
 from vaxbook.core.clients import client_address
 
@@ -26,10 +26,19 @@ router = Router(tags=["accounts"])
 
 class RegistrationIn(Input):
     email: Email
-    password: Text = Field(min_length=1, max_length=512)
-    full_name: FreeText = Field(min_length=1, max_length=200)
-    date_of_birth: IsoDate
-    phone: FreeText = Field("", max_length=32)
+    password: Text = Field(
+        min_length=8,
+        max_length=512,
+        description="At least 8 characters, not only digits, not a common password, not "
+        "like the email address (refused with a 422 on `password` otherwise).",
+    )
+    full_name: FreeText = Field(min_length=1, max_length=200, json_schema_extra=FREE_TEXT_SCHEMA)
+    date_of_birth: IsoDate = Field(
+        description="In the past, at most 130 years ago. The pattern admits 1900-2019, always "
+        "in range; other past dates are accepted too.",
+        json_schema_extra={"pattern": "^(19[0-9]{2}|20[01][0-9])-"},
+    )
+    phone: FreeText = Field("", max_length=32, json_schema_extra=FREE_TEXT_SCHEMA)
 
 
 class TokenIn(Input):

@@ -25,9 +25,9 @@ class StaffSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        # Without a session cookie there is no session to end; not reading it keeps public
-        # answers (the SMART feed, cached pages) free of "Vary: Cookie".
         if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            # No session to limit: leave it unread, so public answers stay cacheable
+            # (reading it adds Vary: Cookie).
             return self.get_response(request)
         user = request.user
         is_verified = getattr(user, "is_verified", None)

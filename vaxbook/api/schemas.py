@@ -11,6 +11,7 @@ Times are ISO 8601 with the offset of the centre's time zone (the local time peo
 
 import datetime as dt
 import re
+import unicodedata
 import uuid
 from typing import Annotated
 
@@ -18,12 +19,21 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
+from pydantic.json_schema import JsonDict
 
 from vaxbook.accounts.models import User
 from vaxbook.bookings.models import Appointment
 from vaxbook.centres.models import Centre, Slot, Vaccine
-from vaxbook.core.text import UnsafeText, clean_text
+from vaxbook.core.text import JOINERS, REFUSED_CATEGORIES, UnsafeText, clean_text
 from vaxbook.credentials.tokens import AppointmentTooFarAhead, issue_token
 
 # The largest id a 64-bit primary key holds: a larger one is refused before the database
@@ -87,17 +97,63 @@ def _plausible_moment(value: dt.datetime) -> dt.datetime:
     return value
 
 
+def _refused_text_pattern() -> str:
+    """A JSON Schema pattern that matches text without the characters clean_text refuses
+    (vaxbook.core.text), in the Basic Multilingual Plane: the few refused characters beyond
+    it (some format and the private-use planes) are refused with a 422 all the same."""
+    refused = [
+        code
+        for code in range(0x10000)
+        if unicodedata.category(chr(code)) in REFUSED_CATEGORIES and chr(code) not in JOINERS
+    ]
+    ranges: list[list[int]] = []
+    for code in refused:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    body = "".join(
+        f"\\u{first:04x}" if first == last else f"\\u{first:04x}-\\u{last:04x}"
+        for first, last in ranges
+    )
+    return f"^[^{body}]*$"
+
+
+FREE_TEXT_PATTERN = _refused_text_pattern()
+
+
 Text = Annotated[str, AfterValidator(_storable)]
 # What people type (names, phones, lot numbers, searches): NFC, no control or format
 # characters (vaxbook.core.text, the rule the web forms follow too). Not for passwords,
 # codes or tokens, which are compared as sent.
 FreeText = Annotated[Text, AfterValidator(_free_text)]
-Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+# What a FreeText field's Field() adds to the document: the same rule as a pattern.
+FREE_TEXT_SCHEMA: JsonDict = {"pattern": FREE_TEXT_PATTERN}
+# JSON integers (12), never a string, a boolean or a number with a fraction part (12.0): the
+# document says int64, and docs/api.md that 12.0 is refused, which JSON Schema's "integer"
+# alone cannot say (it counts 12.0 as one).
+_WHOLE: JsonDict = {"format": "int64"}
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID, json_schema_extra=_WHOLE)]
+DoseNumber = Annotated[int, Field(strict=True, ge=1, le=20, json_schema_extra=_WHOLE)]
 IsoDate = Annotated[dt.date, BeforeValidator(_date_string)]
-SearchDate = Annotated[IsoDate, AfterValidator(_searchable_date)]
-Email = Annotated[Text, Field(max_length=254), AfterValidator(_email)]
+# Years FIRST_DATE..LAST_DATE (2000-2999), as the schema's pattern says.
+_IN_RANGE = "^2[0-9]{3}-"
+SearchDate = Annotated[
+    IsoDate,
+    AfterValidator(_searchable_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": _IN_RANGE}),
+]
+Email = Annotated[
+    Text,
+    Field(min_length=3, max_length=254, json_schema_extra={"format": "email"}),
+    AfterValidator(_email),
+]
 # A time with its UTC offset (2021-05-17T10:03:00+02:00), within FIRST_DATE..LAST_DATE.
-Moment = Annotated[AwareDatetime, AfterValidator(_plausible_moment)]
+Moment = Annotated[
+    AwareDatetime,
+    AfterValidator(_plausible_moment),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": _IN_RANGE}),
+]
 
 
 class Input(Schema):

@@ -19,7 +19,7 @@ from vaxbook.accounts.models import Citizen
 from vaxbook.api import http, idempotency
 from vaxbook.api.auth import bearer, caller, citizen_of
 from vaxbook.api.problems import ApiProblem, Problem
-from vaxbook.api.schemas import AppointmentOut, Id, Input, Output
+from vaxbook.api.schemas import AppointmentOut, DoseNumber, Id, Input, Output
 from vaxbook.bookings import queries, services
 from vaxbook.bookings.models import Appointment
 from vaxbook.core import ratelimit
@@ -58,7 +58,9 @@ def _described(descriptions: dict[int, str]) -> dict[str, dict[int, dict[str, st
 
 class BookingIn(Input):
     slot_id: Id
-    dose_number: int = Field(strict=True, ge=1, le=20)
+    dose_number: DoseNumber = Field(
+        description="1 for the first dose; at most the vaccine's number of doses."
+    )
 
 
 class RescheduleIn(Input):

@@ -16,6 +16,7 @@ from ninja.params import P, PathEx
 from vaxbook.api import http
 from vaxbook.api.problems import Problem
 from vaxbook.api.schemas import (
+    FREE_TEXT_SCHEMA,
     MAX_ID,
     CentreOut,
     FreeText,
@@ -74,7 +75,12 @@ class CentrePage(Output):
 
 
 class CentreQuery(http.PageQuery):
-    q: FreeText = Field("", max_length=100, description="Part of a name or town, or a postcode.")
+    q: FreeText = Field(
+        "",
+        max_length=100,
+        description="Part of a name or town, or a postcode.",
+        json_schema_extra=FREE_TEXT_SCHEMA,
+    )
     vaccine: int | None = Field(
         None, ge=1, le=MAX_ID, description="Only centres with free places for this vaccine id."
     )

@@ -18,13 +18,14 @@ from ninja import Field, Router
 from ninja.decorators import decorate_view
 from ninja.params import P, PathEx
 from ninja.responses import Status
-from pydantic import model_validator
+from pydantic import ConfigDict, model_validator
 
 from vaxbook.accounts.models import User
 from vaxbook.api import http
 from vaxbook.api.auth import bearer, staff_caller
 from vaxbook.api.problems import ApiProblem, Problem
 from vaxbook.api.schemas import (
+    FREE_TEXT_SCHEMA,
     AppointmentSlot,
     CentreOut,
     FreeText,
@@ -56,6 +57,16 @@ _SHOWS_HOLDER = frozenset({Outcome.VALID, Outcome.ALREADY_CHECKED_IN})
 
 class PresentedIn(Input):
     """Exactly one of `token` (the scanned QR code) and `reference` (typed)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["token"], "properties": {"token": {"type": "string"}}},
+                {"required": ["reference"], "properties": {"reference": {"type": "string"}}},
+            ],
+        },
+    )
 
     token: Text | None = Field(
         None,
@@ -173,7 +184,9 @@ class ValidationOut(Output):
 
 
 class VaccinationIn(Input):
-    lot_number: FreeText = Field(min_length=1, max_length=LOT_NUMBER_MAX_LENGTH)
+    lot_number: FreeText = Field(
+        min_length=1, max_length=LOT_NUMBER_MAX_LENGTH, json_schema_extra=FREE_TEXT_SCHEMA
+    )
     injection_site: InjectionSite | None = None
     administered_at: Moment | None = Field(
         None, description="When the dose was given, with its offset; now by default."

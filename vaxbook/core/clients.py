@@ -14,7 +14,7 @@ def client_address(request: HttpRequest) -> str:
     entry further left was written by the client itself and is not trusted. Without
     proxies the header is ignored. Something that is not an IP address falls back to
     REMOTE_ADDR, so a forged header can never produce an arbitrary string."""
-    remote = request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104 (a placeholder, not a bind address)
+    remote = request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104  # nosec B104 (a placeholder, not a bind address)
     hops = settings.TRUSTED_PROXY_COUNT
     if hops <= 0:
         return remote

@@ -8,10 +8,10 @@ shown are refused with a message, never silently dropped:
 
 - control characters (Unicode category Cc), except a line break or tab in multi-line text;
 - format characters (Cf): the bidirectional overrides and isolates (U+202A-U+202E,
-  U+2066-U+2069) that display "Ana‮ zeréP" as "Ana Pérez", the marks U+200E/U+200F, the
-  zero-width space's relatives, the BOM. Two exceptions: the zero-width non-joiner and joiner
-  (U+200C, U+200D), which spell ordinary words and names in Persian and Indic scripts and
-  reorder nothing;
+  U+2066-U+2069) that make "Ana" + U+202E + "zeréP" display as "AnaPérez", the marks
+  U+200E/U+200F, the zero-width space's relatives, the BOM. Two exceptions: the
+  zero-width non-joiner and joiner (U+200C, U+200D), which spell ordinary words and names
+  in Persian and Indic scripts and reorder nothing;
 - private-use characters (Co), unpaired surrogates (Cs), and the line and paragraph
   separators (Zl, Zp), which break lines where no line break is allowed.
 """
