@@ -34,7 +34,7 @@ ESTIMATE_HIGH = 1.25
 POLL_MIN_S = 2.0
 POLL_MAX_S = 45.0
 POLL_JITTER = 0.2
-_jitter = random.Random()  # noqa: S311 (jitter, not a secret)
+_jitter = random.Random()  # noqa: S311  # nosec B311 (jitter, not a secret)
 
 
 class State:
