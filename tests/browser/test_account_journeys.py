@@ -14,7 +14,10 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.browser.data import clinic
 from tests.factories import CentreFactory, CitizenFactory, SlotFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The live server's pages read availability from the replica alias (the test database's
+# mirror), so these tests allow it: otherwise Django's guard against it, installed on the
+# connection the server thread shares, outlives the test and breaks later ones.
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
 
 
 def test_check_before_you_start_says_which_vaccines_a_person_can_book(page: Page):

@@ -96,7 +96,7 @@ def test_with_everything_installed_it_does_nothing(bare_machine: Path) -> None:
 
 def test_make_test_runs_the_set_up_first() -> None:
     dry_run = subprocess.run(
-        ["make", "-n", "test"],  # noqa: S607 (make from the PATH)
+        ["make", "--no-print-directory", "-n", "test"],  # noqa: S607 (make from the PATH)
         cwd=ROOT,
         capture_output=True,
         text=True,
