@@ -3,7 +3,7 @@
 What is measured
 ----------------
 wrk (-t2, `--connections` 64) over TLS to nginx, the mix people make on opening morning:
-for each booking, `--reads` availability reads before it (15 by default: the issue's
+for each booking, `--reads` availability reads before it (15 by default: an
 estimate of one person's path to a booking: a search, two or three centres' days, each
 day page and its slot list, again after a slot was gone). The reads go round the search
 page (`/centres/?q=town`), the day pages (`/centres/<id>/?date=`) and the API's slot
