@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 import time_machine
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 
 from tests.factories import CitizenFactory
@@ -83,10 +83,13 @@ def database_out_of_reach() -> Iterator[Outage]:
         try:
             yield Outage(end=lambda: None)
         finally:
-            close_pool = getattr(connection, "close_pool", None)  # PostgreSQL's pool
-            connection.close()
-            if close_pool is not None:
-                close_pool()  # the test goes on with new connections
+            # Every alias's pool lost its connections (the replica alias mirrors this
+            # database): the test, and the tests after it, go on with new ones.
+            for each in connections.all():
+                close_pool = getattr(each, "close_pool", None)  # PostgreSQL's pool
+                each.close()
+                if close_pool is not None:
+                    close_pool()
         return
     connection.connection.execute("PRAGMA busy_timeout = 50")
     writer = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
