@@ -84,7 +84,9 @@ def test_without_javascript_in_spanish_the_page_refreshes_itself_to_the_turn(
         page.goto(f"/centres/{place.centre.pk}/?date={place.ten.local_date.isoformat()}")
         page.get_by_role("button", name="Ponerse en la fila").click()
         expect(page.get_by_text("Su puesto en la fila")).to_be_visible()
-        expect(page.get_by_text("Es su turno.")).to_be_visible()
+        # The page reloads itself every poll_after seconds (a meta refresh): give it the
+        # time of a few reloads, as the scripted test does (expect's own default is 5 s).
+        expect(page.get_by_text("Es su turno.")).to_be_visible(timeout=20_000)
         page.get_by_role("link", name="Continuar a la reserva").click()
         page.get_by_role("link", name="Reservar 10:00").click()
         page.get_by_role("button", name="Confirmar y reservar").click()
