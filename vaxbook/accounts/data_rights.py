@@ -27,7 +27,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.hashers import check_password
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -128,7 +127,7 @@ def erase_account(*, user: User, password: str) -> Erasure:
     """Close the citizen's account and erase what names them (module docstring). Raises
     ErasureRefused for a wrong password, a staff account, or an appointment that has
     started."""
-    if not check_password(password, user.password):
+    if not user.check_password(password):
         raise ErasureRefused(_("That password is not right."))
     if user.is_superuser or user.memberships.exists():
         raise ErasureRefused(_("Staff accounts are closed by an administrator, not on this page."))
