@@ -94,6 +94,9 @@ DATABASE_ROUTERS = ["vaxbook.core.db_router.ReadRouter"]
 REPLICA_MAX_LAG_SECONDS = env.replica_max_lag_seconds()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 CACHES = {"default": env.cache(os.environ.get("REDIS_URL"))}
+# Off only to measure what the availability cache saves (bench/scale_out.py): every day page,
+# slot list and search is then computed from the database.
+AVAILABILITY_CACHE = env.env_bool("AVAILABILITY_CACHE", default=True)
 
 TASKS = {
     "default": {

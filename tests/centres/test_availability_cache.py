@@ -59,6 +59,18 @@ def test_the_day_list_is_kept_until_a_write_of_that_day() -> None:
     assert slot_list(client, slot)[0]["remaining"] == 0
 
 
+def test_with_the_cache_switched_off_every_read_comes_from_the_database(settings) -> None:
+    settings.AVAILABILITY_CACHE = False
+    slot = SlotFactory(starts_at=tomorrow_at(10), capacity=5)
+    client = Client()
+    assert places_left(day_page(client, slot)) == ["5"]
+
+    Slot.objects.filter(pk=slot.pk).update(booked=3)
+
+    assert places_left(day_page(client, slot)) == ["2"]
+    assert slot_list(client, slot)[0]["remaining"] == 2
+
+
 def test_a_booking_shows_the_place_taken_at_once_on_the_page_and_in_the_api() -> None:
     slot = SlotFactory(starts_at=tomorrow_at(10), capacity=2)
     client = Client()
