@@ -7,6 +7,7 @@ import json
 import zlib
 
 import pytest
+import time_machine
 import zxingcpp
 from joserfc import jws as joserfc_jws
 from joserfc.jwk import ECKey
@@ -216,13 +217,20 @@ def test_junk_is_malformed_never_an_error(text) -> None:
     assert health_card.read(text).verdict == health_card.Verdict.MALFORMED
 
 
-def test_a_card_survives_a_key_rotation(client) -> None:
+def test_a_card_survives_key_rotations_for_good_until_its_key_is_revoked(client) -> None:
     appointment = vaccinated(SlotFactory())
     before = health_card.own_card(user=appointment.person.user)
+    signed_by = keys.active_kid()
     keys.rotate(now=dt.datetime.now(tz=dt.UTC))
+    # Years of yearly rotations later, a saved card still verifies.
+    with time_machine.travel(dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=3650)):
+        keys.rotate(now=dt.datetime.now(tz=dt.UTC))
+        verified_payload(client, before.jws)
+        assert health_card.read(before.qr_text).is_genuine
 
-    verified_payload(client, before.jws)
-    assert health_card.read(before.qr_text).is_genuine
+    keys.revoke(signed_by)
+
+    assert health_card.read(before.qr_text).verdict == health_card.Verdict.UNKNOWN_ISSUER
 
 
 def test_a_dose_without_a_cvx_code_gets_a_clear_refusal_not_a_bad_certificate() -> None:

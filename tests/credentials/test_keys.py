@@ -57,29 +57,36 @@ def test_rotation_retires_the_active_key_and_makes_a_new_one_active(signing_keys
     assert stat.S_IMODE(signing_keys_path.stat().st_mode) == 0o600
 
 
-def test_a_retired_key_is_published_for_the_token_lifetime_bound_then_withdrawn() -> None:
+def test_a_retired_key_stays_published_without_its_private_part(signing_keys_path) -> None:
     old = keys.active_kid()
     keys.rotate(now=NOW)
-    closes = NOW + keys.TOKEN_LIFETIME_BOUND
+    keys.rotate(now=NOW + dt.timedelta(days=3650))
 
-    def published(at: dt.datetime) -> list[str]:
-        return [jwk["kid"] for jwk in keys.published_jwks(now=at)["keys"]]
-
-    assert old in published(closes - dt.timedelta(seconds=1))
-    assert old not in published(closes)
-    assert keys.verification_key(old, now=closes) is None
-    assert published(closes) == [keys.active_kid()]
+    assert [jwk["kid"] for jwk in keys.published_jwks()["keys"]][1:2] == [old]
+    assert keys.verification_key(old) is not None
+    [first, second, active] = stored(signing_keys_path)
+    assert (first["kid"], "d" in first, "d" in second, "d" in active) == (old, False, False, True)
 
 
-def test_rotation_drops_keys_whose_publication_window_has_closed(signing_keys_path) -> None:
-    first = keys.active_kid()
+def test_a_revoked_key_leaves_the_store_and_the_key_set(signing_keys_path) -> None:
+    leaked = keys.active_kid()
     keys.rotate(now=NOW)
 
-    rotation = keys.rotate(now=NOW + keys.TOKEN_LIFETIME_BOUND)
+    keys.revoke(leaked)
 
-    assert [info.kid for info in rotation.removed] == [first]
-    assert first not in {key["kid"] for key in stored(signing_keys_path)}
-    assert len(stored(signing_keys_path)) == 2
+    assert leaked not in {key["kid"] for key in stored(signing_keys_path)}
+    assert [jwk["kid"] for jwk in keys.published_jwks()["keys"]] == [keys.active_kid()]
+    assert keys.verification_key(leaked) is None
+
+
+def test_the_active_key_and_an_unknown_key_cannot_be_revoked(signing_keys_path) -> None:
+    active = keys.active_kid()
+
+    with pytest.raises(keys.KeyNotRevocable, match="rotate first"):
+        keys.revoke(active)
+    with pytest.raises(keys.KeyNotRevocable, match="No key"):
+        keys.revoke("not-a-kid")
+    assert keys.active_kid() == active
 
 
 def test_a_rotation_by_another_process_is_picked_up_without_a_restart(
@@ -119,7 +126,7 @@ def test_private_members_never_reach_the_published_key_set() -> None:
     keys.active_kid()
     keys.rotate(now=dt.datetime.now(tz=dt.UTC))
 
-    published = keys.published_jwks(now=dt.datetime.now(tz=dt.UTC))["keys"]
+    published = keys.published_jwks()["keys"]
 
     assert len(published) == 2
     for jwk in published:
@@ -156,14 +163,17 @@ def test_keys_from_the_environment_cannot_be_rotated_here(keys_in_environment) -
         keys.rotate(now=NOW)
 
 
-def test_a_change_of_the_environment_value_is_noticed(settings, keys_in_environment) -> None:
+def test_a_change_of_the_environment_value_is_noticed(
+    settings, keys_in_environment, tmp_path
+) -> None:
     before = keys.active_kid()
-    store = json.loads(keys_in_environment)
-    store["keys"] = store["keys"][:1]
-    store["keys"][0]["retired_at"] = None
-    settings.SIGNING_KEYS_JSON = json.dumps(store)
+    # The store rotated where it is provisioned, and provisioned again.
+    settings.SIGNING_KEYS_JSON = ""
+    settings.SIGNING_KEYS_PATH = tmp_path / "provisioning.json"
+    after = keys.rotate(now=dt.datetime.now(tz=dt.UTC)).new.kid
+    settings.SIGNING_KEYS_JSON = settings.SIGNING_KEYS_PATH.read_text()
 
-    assert keys.active_kid() == store["keys"][0]["kid"] != before
+    assert keys.active_kid() == after != before
 
 
 @pytest.mark.parametrize(
@@ -176,7 +186,15 @@ def test_a_change_of_the_environment_value_is_noticed(settings, keys_in_environm
         (lambda store: {"keys": []}, "exactly one active key"),
         (lambda store: {"keys": store["keys"] * 2}, "same key twice"),
         (
+            lambda store: {"keys": [{**store["keys"][-1], "retired_at": None}, *store["keys"]]},
+            "same key twice",
+        ),
+        (
             lambda store: {"keys": [{**store["keys"][0], "retired_at": None}, store["keys"][1]]},
+            "active key must be a private",
+        ),
+        (
+            lambda store: {"keys": [store["keys"][0]]},
             "exactly one active key",
         ),
         (

@@ -364,17 +364,20 @@ def test_after_a_rotation_old_tokens_verify_and_new_tokens_carry_the_new_kid(app
     assert verify_token(new_token).kid == rotation.new.kid
 
 
-def test_tokens_of_a_key_retired_longer_ago_than_its_window_no_longer_verify() -> None:
+def test_tokens_of_a_retired_key_end_with_their_own_expiry_and_of_a_revoked_key_at_once() -> None:
     start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
     slot = SlotFactory(starts_at=start + dt.timedelta(days=30))
     appointment = book(slot)
     with time_machine.travel(start, tick=False):
         token = issue_token(appointment)
+        old_kid = keys.active_kid()
         keys.rotate(now=start)
-    window_closes = start + keys.TOKEN_LIFETIME_BOUND
 
-    # Still published a moment before: the token is refused only for its age.
+    assert verify_token(token, now=start + dt.timedelta(days=1)).kid == old_kid
     with pytest.raises(ExpiredToken):
-        verify_token(token, now=window_closes - dt.timedelta(seconds=1))
+        verify_token(token, now=start + dt.timedelta(days=3650))
+
+    keys.revoke(old_kid)
+
     with pytest.raises(InvalidToken):
-        verify_token(token, now=window_closes)
+        verify_token(token, now=start + dt.timedelta(days=1))

@@ -65,20 +65,21 @@ def test_key_set_lists_the_active_key_with_public_members_only(client) -> None:
     }
 
 
-def test_key_set_keeps_a_retired_key_until_its_window_closes(client) -> None:
-    old = keys.active_kid()
+def test_key_set_keeps_retired_keys_and_drops_a_revoked_one(client) -> None:
+    first = keys.active_kid()
+    keys.rotate(now=dt.datetime.now(tz=dt.UTC) - dt.timedelta(days=3650))
+    second = keys.active_kid()
     keys.rotate(now=dt.datetime.now(tz=dt.UTC))
 
-    kids = [key["kid"] for key in client.get(JWKS).json()["keys"]]
+    assert [key["kid"] for key in client.get(JWKS).json()["keys"]] == [
+        keys.active_kid(),
+        first,
+        second,
+    ]
 
-    assert kids == [keys.active_kid(), old]
+    keys.revoke(first)
 
-
-def test_key_set_drops_a_key_retired_longer_ago_than_its_window(client) -> None:
-    keys.active_kid()
-    keys.rotate(now=dt.datetime.now(tz=dt.UTC) - keys.TOKEN_LIFETIME_BOUND)
-
-    assert [key["kid"] for key in client.get(JWKS).json()["keys"]] == [keys.active_kid()]
+    assert [key["kid"] for key in client.get(JWKS).json()["keys"]] == [keys.active_kid(), second]
 
 
 def test_no_private_member_is_ever_served(client) -> None:

@@ -292,7 +292,7 @@ def read(text: str, *, now: dt.datetime | None = None) -> CardReading:
     kid = header.get("kid")
     if not isinstance(kid, str):
         return CardReading(Verdict.MALFORMED)
-    key = keys.verification_key(kid, now=now)
+    key = keys.verification_key(kid)
     if key is None:
         return CardReading(Verdict.UNKNOWN_ISSUER, kid=kid)
     try:

@@ -1,8 +1,8 @@
 """The signing key store: ES256 (P-256) keys that sign confirmations, and which of them
 verifiers may trust.
 
-The store is a JWK Set whose keys carry their private part (`d`) and two extra members
-(RFC 7517 §4: members a library does not know are ignored):
+The store is a JWK Set whose active key carries its private part (`d`), and every key two
+extra members (RFC 7517 §4: members a library does not know are ignored):
 
     {"keys": [{"kty": "EC", "crv": "P-256", "x": …, "y": …, "d": …,
                "kid": <RFC 7638 thumbprint>, "use": "sig", "alg": "ES256",
@@ -11,7 +11,11 @@ The store is a JWK Set whose keys carry their private part (`d`) and two extra m
 It comes from settings.SIGNING_KEYS_JSON when that is set (read-only: it is provisioned
 elsewhere), otherwise from the file settings.SIGNING_KEYS_PATH, created with one key on
 first use. Exactly one key is active (its `retired_at` is null): it signs every new
-token. `rotate()` retires it and adds a new active key.
+token. `rotate()` retires it, keeping only its public part, and adds a new active key.
+
+A retired key stays published until it is revoked (`revoke()`, for a key that leaked): a
+vaccination certificate does not expire, and the SMART Health Cards practice is that an
+issuer's key stays in its key set for as long as cards it signed are in use.
 
 Private keys never leave this module: callers sign through `sign()` and receive only
 public keys (`verification_key()`, `published_jwks()`).
@@ -41,13 +45,10 @@ logger = logging.getLogger(__name__)
 ALGORITHM = "ES256"
 CURVE = "P-256"
 
-# How long a key stays published after it is retired: the longest a token can remain
-# valid after it was signed. A token is signed at booking (or reschedule) at the latest
-# by the moment its key is retired, and expires at the end of its appointment's day plus
-# the grace period. Slots open days or weeks ahead, never more than a year, so 400 days
-# bounds every token's lifetime with a wide margin; tokens.issue_token refuses to issue
-# a token that would outlive it, so the bound cannot be broken silently. The cost of the
-# margin is only that a retired public key stays listed in the JWKS a little longer.
+# The longest a confirmation may be valid after it was signed: it expires at the end of
+# its appointment's day plus the grace period, and slots open days or weeks ahead, never
+# more than a year. tokens.issue_token refuses a token that would outlive it: a
+# confirmation signed for a far-off date by mistake is refused, not carried for years.
 TOKEN_LIFETIME_BOUND = dt.timedelta(days=400)
 
 # Members of a published JWK, and nothing else: a whitelist, so a private member (`d`)
@@ -80,20 +81,11 @@ class KeyInfo:
     def is_active(self) -> bool:
         return self.retired_at is None
 
-    @property
-    def published_until(self) -> dt.datetime | None:
-        """When the key leaves the JWKS; None while it is active."""
-        return None if self.retired_at is None else self.retired_at + TOKEN_LIFETIME_BOUND
-
-    def is_published(self, now: dt.datetime) -> bool:
-        until = self.published_until
-        return until is None or now < until
-
 
 @dataclass(frozen=True)
 class _StoredKey:
     info: KeyInfo
-    private: ECKey
+    private: ECKey | None  # None once retired: it never signs again
     public: ECKey
 
 
@@ -106,8 +98,13 @@ class _Store:
         # _parse_store guarantees exactly one key is not retired.
         return next(key for key in self.keys if key.info.is_active)
 
-    def published(self, now: dt.datetime) -> list[_StoredKey]:
-        return [key for key in self.keys if key.info.is_published(now)]
+    @property
+    def signing_key(self) -> tuple[str, ECKey]:
+        """The active key's id and private part (_parse_store guarantees it has one)."""
+        active = self.active
+        if active.private is None:
+            raise SigningKeysError("The active signing key has no private part.")
+        return active.info.kid, active.private
 
 
 # --- public interface ------------------------------------------------------------------
@@ -115,33 +112,32 @@ class _Store:
 
 def sign(payload: bytes, *, typ: str) -> str:
     """A compact JWS of `payload` signed by the active key, with `alg`, `kid` and `typ`."""
-    active = _current_store().active
-    header = {"alg": ALGORITHM, "kid": active.info.kid, "typ": typ}
-    return jws.serialize_compact(header, payload, active.private, registry=JWS_REGISTRY)
+    kid, private = _current_store().signing_key
+    header = {"alg": ALGORITHM, "kid": kid, "typ": typ}
+    return jws.serialize_compact(header, payload, private, registry=JWS_REGISTRY)
 
 
 def sign_with_header(payload: bytes, *, header: dict[str, Any], registry: jws.JWSRegistry) -> str:
     """A compact JWS of `payload` signed by the active key, with `alg`, `kid` and the
     members of `header` (which `registry` must accept): a SMART Health Card has no `typ`
     but a `zip`."""
-    active = _current_store().active
-    protected = {**header, "alg": ALGORITHM, "kid": active.info.kid}
-    return jws.serialize_compact(protected, payload, active.private, registry=registry)
+    kid, private = _current_store().signing_key
+    protected = {**header, "alg": ALGORITHM, "kid": kid}
+    return jws.serialize_compact(protected, payload, private, registry=registry)
 
 
-def verification_key(kid: str, *, now: dt.datetime) -> ECKey | None:
-    """The public key `kid` if it is published at `now`, else None."""
-    for key in _current_store().published(now):
+def verification_key(kid: str) -> ECKey | None:
+    """The public key `kid` if it is published (stored and not revoked), else None."""
+    for key in _current_store().keys:
         if key.info.kid == kid:
             return key.public
     return None
 
 
-def published_jwks(*, now: dt.datetime) -> dict[str, list[dict[str, Any]]]:
-    """The JWK Set verifiers fetch: public members only, the active key first."""
-    published = sorted(
-        _current_store().published(now), key=lambda key: key.info.retired_at is not None
-    )
+def published_jwks() -> dict[str, list[dict[str, Any]]]:
+    """The JWK Set verifiers fetch: every stored key, public members only, the active key
+    first."""
+    published = sorted(_current_store().keys, key=lambda key: key.info.retired_at is not None)
     return {"keys": [_public_jwk(key) for key in published]}
 
 
@@ -158,29 +154,20 @@ def active_kid() -> str:
 class Rotation:
     new: KeyInfo
     retired: list[KeyInfo]
-    # Keys dropped from the store because their publication window had closed: no token
-    # they signed can verify any more, so their private part is only a liability.
-    removed: list[KeyInfo]
     published: list[KeyInfo]
 
 
 def rotate(*, now: dt.datetime) -> Rotation:
-    """Retire the active key at `now` and make a new one active (file store only)."""
-    if _json_source():
-        raise RotationNotAllowed(
-            "The signing keys come from SIGNING_KEYS_JSON, which this process cannot change: "
-            "rotate where that variable is provisioned (see docs/credentials.md)."
-        )
-    path = _path()
+    """Retire the active key at `now` and make a new one active (file store only). Every
+    retired key keeps only its public part: it never signs again, so its private part
+    would only be a liability, and the tokens and certificates it signed keep verifying."""
+    path = _writable_path("rotate")
     with _file_lock(path):
         # Read the file itself, not the cache: the lock makes this read-modify-write safe
         # against another rotation, and the cache might predate it.
         old = _read_file(path).keys if path.exists() else ()
-        removed = [key for key in old if not key.info.is_published(now)]
         retired = [_retire(key, now) for key in old if key.info.is_active]
-        still_retired = [
-            key for key in old if not key.info.is_active and key.info.is_published(now)
-        ]
+        still_retired = [_public_only(key) for key in old if not key.info.is_active]
         new = _new_key(now)
         store = _Store(keys=(*still_retired, *retired, new))
         _write_file(path, store)
@@ -188,9 +175,40 @@ def rotate(*, now: dt.datetime) -> Rotation:
     return Rotation(
         new=new.info,
         retired=[key.info for key in retired],
-        removed=[key.info for key in removed],
-        published=[key.info for key in store.published(now)],
+        published=[key.info for key in store.keys],
     )
+
+
+class KeyNotRevocable(SigningKeysError):
+    """The key to revoke is not in the store, or is the active one."""
+
+
+def revoke(kid: str) -> KeyInfo:
+    """Remove the retired key `kid` from the store (file store only), after it leaked: it
+    leaves the JWK Set, and every confirmation and certificate it signed stops verifying,
+    here and at every verifier that refetches the set. The active key is rotated first."""
+    path = _writable_path("revoke")
+    with _file_lock(path):
+        store = _read_file(path)
+        found = [key for key in store.keys if key.info.kid == kid]
+        if not found:
+            raise KeyNotRevocable(f"No key {kid!r} in the store.")
+        if found[0].info.is_active:
+            raise KeyNotRevocable(
+                f"{kid} is the active key: rotate first (rotate_signing_key), then revoke it."
+            )
+        _write_file(path, _Store(keys=tuple(key for key in store.keys if key.info.kid != kid)))
+    _forget_cache()
+    return found[0].info
+
+
+def _writable_path(action: str) -> Path:
+    if _json_source():
+        raise RotationNotAllowed(
+            f"The signing keys come from SIGNING_KEYS_JSON, which this process cannot change: "
+            f"{action} where that variable is provisioned (see docs/credentials.md)."
+        )
+    return _path()
 
 
 # --- loading and caching -----------------------------------------------------------------
@@ -326,14 +344,20 @@ def _new_key(now: dt.datetime) -> _StoredKey:
 
 def _retire(key: _StoredKey, now: dt.datetime) -> _StoredKey:
     info = KeyInfo(kid=key.info.kid, created_at=key.info.created_at, retired_at=now)
-    return _StoredKey(info=info, private=key.private, public=key.public)
+    return _StoredKey(info=info, private=None, public=key.public)
 
 
-def _stored_key(private: ECKey, info: KeyInfo) -> _StoredKey:
+def _public_only(key: _StoredKey) -> _StoredKey:
+    return _StoredKey(info=key.info, private=None, public=key.public)
+
+
+def _stored_key(key: ECKey, info: KeyInfo) -> _StoredKey:
+    """`key` with its public part apart; a retired key keeps no private part."""
     public = ECKey.import_key(
-        {member: private.as_dict()[member] for member in _PUBLIC_MEMBERS},
+        {member: key.as_dict()[member] for member in _PUBLIC_MEMBERS},
         parameters={"kid": info.kid, "use": "sig", "alg": ALGORITHM},
     )
+    private = key if info.is_active else None
     return _StoredKey(info=info, private=private, public=public)
 
 
@@ -346,7 +370,7 @@ def _public_jwk(key: _StoredKey) -> dict[str, Any]:
 def _dump_store(store: _Store) -> str:
     keys = [
         {
-            **key.private.as_dict(private=True),
+            **(key.private or key.public).as_dict(private=key.private is not None),
             "kid": key.info.kid,
             "use": "sig",
             "alg": ALGORITHM,
@@ -381,15 +405,17 @@ def _parse_key(member: object, *, source: str) -> _StoredKey:
     if not isinstance(member, dict):
         raise SigningKeysError(f"{source}: every key must be a JSON object.")
     jwk = {name: value for name, value in member.items() if name not in _METADATA_MEMBERS}
-    if jwk.get("kty") != "EC" or jwk.get("crv") != CURVE or "d" not in jwk:
-        raise SigningKeysError(f"{source}: every key must be a private EC key on {CURVE}.")
+    if jwk.get("kty") != "EC" or jwk.get("crv") != CURVE:
+        raise SigningKeysError(f"{source}: every key must be an EC key on {CURVE}.")
+    if "d" not in jwk and member.get("retired_at") is None:
+        raise SigningKeysError(f"{source}: the active key must be a private EC key on {CURVE}.")
     if jwk.get("alg", ALGORITHM) != ALGORITHM or jwk.get("use", "sig") != "sig":
         raise SigningKeysError(f'{source}: every key must be for "use": "sig", "alg": "ES256".')
     try:
-        private = ECKey.import_key(jwk)
+        key = ECKey.import_key(jwk)
     except (JoseError, ValueError, TypeError) as error:
         raise SigningKeysError(f"{source}: a key cannot be read: {error}") from error
-    kid = private.thumbprint()
+    kid = key.thumbprint()
     # The kid is the key's thumbprint, so it names the key material itself: two stores
     # can never give one kid to different keys.
     if jwk.get("kid", kid) != kid:
@@ -403,7 +429,7 @@ def _parse_key(member: object, *, source: str) -> _StoredKey:
             else _parse_time(member["retired_at"], source=source)
         ),
     )
-    return _stored_key(private, info)
+    return _stored_key(key, info)
 
 
 def _format_time(moment: dt.datetime) -> str:

@@ -61,8 +61,8 @@ class ExpiredToken(Exception):
 
 
 class AppointmentTooFarAhead(ValueError):
-    """The token would outlive keys.TOKEN_LIFETIME_BOUND, after which a rotated key is no
-    longer published, so it could stop verifying before its appointment."""
+    """The token would outlive keys.TOKEN_LIFETIME_BOUND: no slot opens that far ahead, so
+    the appointment's date is a mistake, not something to vouch for."""
 
 
 @dataclass(frozen=True)
@@ -145,9 +145,9 @@ def verify_token(token: str, *, now: dt.datetime | None = None) -> ConfirmationC
     now = now or timezone.now()
     signed = _extract(token)
     kid = _checked_header(signed.headers())
-    # Only published keys: a key retired longer ago than its publication window no
-    # longer vouches for anything, exactly as for an offline verifier using the JWKS.
-    key = keys.verification_key(kid, now=now)
+    # Only published keys: a revoked key no longer vouches for anything, exactly as for
+    # an offline verifier using the JWKS.
+    key = keys.verification_key(kid)
     if key is None:
         raise InvalidToken(f"No published key has kid {kid!r}.")
     try:

@@ -5,7 +5,6 @@ import uuid
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_safe
 
@@ -25,7 +24,7 @@ JWKS_MAX_AGE = 300
 @require_safe
 def jwks(request: HttpRequest) -> HttpResponse:
     """The public keys that verify confirmations, as a JWK Set (RFC 7517)."""
-    body = json.dumps(keys.published_jwks(now=timezone.now()), separators=(",", ":")).encode()
+    body = json.dumps(keys.published_jwks(), separators=(",", ":")).encode()
     response = HttpResponse(body, content_type="application/json")
     response["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
     # A strong validator of the exact bytes: the set changes only on rotation or when a
@@ -110,7 +109,7 @@ def verify_certificate(request: HttpRequest) -> HttpResponse:
     """The public verify page: anyone checks a certificate in their browser (verify.js),
     with the published keys and the vaccines' names carried by the page itself."""
     context = {
-        "jwks": keys.published_jwks(now=timezone.now()),
+        "jwks": keys.published_jwks(),
         "vaccines": dict(Vaccine.objects.values_list("cvx_code", "name")),
     }
     return render(request, "credentials/verify.html", context)

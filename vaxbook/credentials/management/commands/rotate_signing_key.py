@@ -1,7 +1,6 @@
-"""Make a new signing key active and retire the old one. Tokens signed by the old key keep
-verifying: it stays published until every token it can have signed has expired."""
+"""Make a new signing key active and retire the old one. Tokens and certificates signed by
+the old key keep verifying: it stays published, without its private part, until revoked."""
 
-import datetime as dt
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -11,7 +10,7 @@ from vaxbook.credentials import keys
 
 
 class Command(BaseCommand):
-    help = "Rotate the confirmation signing key (file store: SIGNING_KEYS_PATH)."
+    help = "Rotate the signing key of confirmations and certificates (file store)."
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -20,16 +19,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         self.stdout.write(self.style.SUCCESS(f"New active key: {rotation.new.kid}"))
         for info in rotation.retired:
-            self.stdout.write(f"Retired: {info.kid}")
-        for info in rotation.removed:
-            self.stdout.write(f"Removed (its publication window had closed): {info.kid}")
+            self.stdout.write(f"Retired (its private part deleted): {info.kid}")
         self.stdout.write("Published in /.well-known/jwks.json:")
         for info in rotation.published:
-            self.stdout.write(f"  {info.kid}  {_status(info)}")
-
-
-def _status(info: keys.KeyInfo) -> str:
-    if info.published_until is None:
-        return "active"
-    until = info.published_until.astimezone(dt.UTC)
-    return f"retired, published until {until:%Y-%m-%d %H:%M} UTC"
+            self.stdout.write(f"  {info.kid}  {'active' if info.is_active else 'retired'}")
