@@ -11,6 +11,7 @@ from django.utils import timezone
 from tests.api.conftest import API, Api
 from tests.credentials.health_cards import vaccinated
 from tests.factories import SlotFactory, tomorrow_at
+from tests.fhir_models import assert_valid_fhir
 from vaxbook.bookings.models import InjectionSite, VaccinationRecord
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +105,17 @@ def test_every_reference_names_a_resource_of_the_export(admin, dose) -> None:
     for reference in references:
         name, _, identifier = reference.partition("/")
         assert identifier in ids[name], reference
+
+
+def test_every_exported_resource_is_valid_fhir(admin, dose) -> None:
+    from tests.credentials.conftest import book
+
+    book(SlotFactory(centre=dose.slot.centre, starts_at=tomorrow_at(12)))
+    exported = [resource for name in TYPES for resource in ndjson(admin, name)]
+
+    assert {resource["resourceType"] for resource in exported} == set(TYPES)
+    for resource in exported:
+        assert_valid_fhir(resource)
 
 
 def test_appointment_statuses_are_fhir_codes(admin, dose) -> None:

@@ -17,6 +17,7 @@ from PIL import Image
 
 from tests.credentials.health_cards import vaccinated
 from tests.factories import SlotFactory, tomorrow_at
+from tests.fhir_models import assert_valid_fhir
 from vaxbook.credentials import health_card, keys
 from vaxbook.credentials.qr import certificate_qr_png
 
@@ -59,6 +60,7 @@ def test_certificate_verifies_against_the_served_key_set_and_holds_the_bundle(cl
     subject = payload["vc"]["credentialSubject"]
     assert subject["fhirVersion"] == "4.0.1"
     bundle = subject["fhirBundle"]
+    assert_valid_fhir(bundle)
     assert bundle["resourceType"] == "Bundle"
     assert bundle["type"] == "collection"
     assert [entry["fullUrl"] for entry in bundle["entry"]] == [
