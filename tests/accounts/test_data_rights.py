@@ -144,6 +144,33 @@ def test_deleting_through_the_api_revokes_every_token_and_stored_answer(person) 
     assert api.get("/me").status == 401
 
 
+def test_guesses_at_the_accounts_sign_in_do_not_stop_its_owner_deleting_it(
+    person, settings
+) -> None:
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sign_in_account": "2/m"}
+    for _ in range(3):
+        Client().post("/sign-in/", {"username": person.user.email, "password": "guess"})
+    assert Api().post("/auth/token", {"email": person.user.email, "password": "x"}).status == 429
+    api = Api(token_for(person.user, second_factor=False))
+
+    wrong = signed_in(person).post("/account/delete/", {"password": "not-my-password"})
+    right = api.post("/me/delete", {"password": PASSWORD})
+
+    assert wrong.status_code == 400
+    assert right.status == 200
+
+
+def test_password_confirmations_are_limited_per_account(person, settings) -> None:
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "sign_in_account": "2/m"}
+    someone_else = CitizenFactory()
+    signed_in(someone_else).post("/account/delete/", {"password": "nope"})
+    page = signed_in(person)
+
+    statuses = [page.post("/account/delete/", {"password": "nope"}).status_code for _ in range(3)]
+
+    assert statuses == [400, 400, 429]
+
+
 def test_the_api_refuses_a_wrong_password_with_a_problem(person) -> None:
     response = Api(token_for(person.user, second_factor=False)).post(
         "/me/delete", {"password": "nope"}

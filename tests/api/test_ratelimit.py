@@ -226,6 +226,59 @@ def test_token_requests_are_limited_per_account_whatever_the_address(person, lim
     assert_429(response)
 
 
+def test_a_client_that_had_a_token_signs_in_while_others_guess_at_the_account(
+    person, limits
+) -> None:
+    limits["sign_in_account"] = "2/m"
+    limits["sign_in_device"] = "3/m"
+    email = person.user.email
+    owner = Api()
+    first = owner.post("/auth/token", {"email": email, "password": "a-long-test-password"})
+    assert first.status == 200
+    device = first.body["device"]
+    for address in ["10.0.0.1", "10.0.0.2", "10.0.0.3"]:
+        attacker = Api()
+        attacker.client.defaults["REMOTE_ADDR"] = address
+        attacker.post("/auth/token", {"email": email, "password": "guess"})
+
+    again = owner.post(
+        "/auth/token", {"email": email, "password": "a-long-test-password", "device": device}
+    )
+    without_device = Api().post("/auth/token", {"email": email, "password": "a-long-test-password"})
+
+    assert again.status == 200
+    assert again.body["device"] != ""
+    assert_429(without_device)
+
+
+def test_a_known_client_still_has_a_limit_of_its_own(person, limits) -> None:
+    limits["sign_in_device"] = "2/m"
+    email = person.user.email
+    owner = Api()
+    device = owner.post("/auth/token", {"email": email, "password": "a-long-test-password"})
+    guesses = [
+        owner.post(
+            "/auth/token", {"email": email, "password": "guess", "device": device.body["device"]}
+        )
+        for _ in range(3)
+    ]
+
+    assert [guess.status for guess in guesses] == [401, 401, 429]
+
+
+@pytest.mark.parametrize("device", ["forged", "x" * 2048])
+def test_a_forged_device_counts_as_an_unknown_client(person, limits, device) -> None:
+    limits["sign_in_account"] = "1/m"
+    email = person.user.email
+    Api().post("/auth/token", {"email": email, "password": "guess"})
+
+    response = Api().post(
+        "/auth/token", {"email": email, "password": "a-long-test-password", "device": device}
+    )
+
+    assert_429(response)
+
+
 def test_registrations_are_limited_per_address(anonymous: Api, limits) -> None:
     limits["register_address"] = "1/h"
     body = {

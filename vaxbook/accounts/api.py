@@ -18,7 +18,7 @@ from vaxbook.api import http, tokens
 from vaxbook.api.auth import bearer, caller, token
 from vaxbook.api.problems import ApiProblem, Problem
 from vaxbook.api.schemas import FREE_TEXT_SCHEMA, Email, FreeText, Input, IsoDate, Output, Text
-from vaxbook.core import ratelimit
+from vaxbook.core import devices, ratelimit
 from vaxbook.core.clients import client_address
 
 router = Router(tags=["accounts"])
@@ -50,12 +50,20 @@ class TokenIn(Input):
         description="The 6-digit code of the authenticator app; required for accounts "
         "(staff) that have one.",
     )
+    device: Text | None = Field(
+        None,
+        max_length=2048,
+        description="The `device` value that came with this client's last token. Its "
+        "attempts on an account it got a token for before then count on a limit of their "
+        "own, so wrong passwords sent by others cannot lock it out.",
+    )
 
 
 class TokenOut(Output):
     access_token: str
     token_type: str = Field(description='Always "bearer".')
     expires_in: int = Field(description="Seconds until the token expires.")
+    device: str = Field(description="Send it as `device` in this client's next token requests.")
 
 
 class CitizenOut(Output):
@@ -182,7 +190,8 @@ def register(request: HttpRequest, payload: RegistrationIn) -> Status[MeOut]:
 def request_token(request: HttpRequest, payload: TokenIn) -> TokenOut:
     """An opaque bearer token for `Authorization: Bearer <access_token>`. It expires after
     `expires_in` seconds, on DELETE /auth/token, and when the password changes."""
-    ratelimit.hit(*ratelimit.sign_in(client_address(request), payload.email))
+    device = devices.known_api_device(payload.device, payload.email)
+    ratelimit.hit(*ratelimit.sign_in(client_address(request), payload.email, device=device))
     issued = tokens.sign_in(
         request=request, email=payload.email, password=payload.password, otp=payload.otp
     )
@@ -190,6 +199,7 @@ def request_token(request: HttpRequest, payload: TokenIn) -> TokenOut:
         access_token=issued.access_token,
         token_type=issued.token_type,
         expires_in=issued.expires_in,
+        device=devices.remember_api_device(payload.device, payload.email),
     )
 
 
@@ -255,6 +265,6 @@ def delete_me(request: HttpRequest, payload: ErasureIn) -> ErasureOut:
     contact details, keep the doses given without naming you, and close the account: this
     token and every other stop working. Cannot be undone."""
     user = caller(request)
-    ratelimit.hit(*ratelimit.sign_in(client_address(request), user.email))
+    ratelimit.hit(*ratelimit.password_confirmation(client_address(request), user.pk))
     erasure = data_rights.erase_account(user=user, password=payload.password)
     return ErasureOut(cancelled=erasure.cancelled)

@@ -4,6 +4,7 @@ from django.urls import path, reverse_lazy
 from vaxbook.accounts import forms, views
 from vaxbook.core.ratelimit import (
     limit_posts,
+    password_confirmation_limits,
     password_reset_limits,
     register_limits,
     sign_in_limits,
@@ -28,7 +29,7 @@ urlpatterns = [
     path("account/data.json", views.data_export, name="data_export"),
     path(
         "account/delete/",
-        limit_posts(sign_in_limits)(views.delete_account),
+        limit_posts(password_confirmation_limits)(views.delete_account),
         name="delete_account",
     ),
     path(

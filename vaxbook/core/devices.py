@@ -8,6 +8,9 @@ an attacker guessing from elsewhere fills only the account's counter, and the ow
 a browser they signed in with before, still signs in with the right password. The
 per-client-address limit applies to everyone. A stolen cookie gains nothing but its own
 counter: it does not sign anyone in. (OWASP "device cookies"; docs/security.md, V2.2.)
+
+An API client has no cookie jar: POST /api/v1/auth/token gives it the same signed value as
+`device` with every token, and the client sends it back in its next token requests.
 """
 
 import hashlib
@@ -32,7 +35,10 @@ def account_key(email: str) -> str:
 
 
 def _read(request: HttpRequest) -> dict[str, Any] | None:
-    raw = request.COOKIES.get(COOKIE_NAME)
+    return _loads(request.COOKIES.get(COOKIE_NAME))
+
+
+def _loads(raw: str | None) -> dict[str, Any] | None:
     if not raw:
         return None
     try:
@@ -46,10 +52,30 @@ def _read(request: HttpRequest) -> dict[str, Any] | None:
 
 def known_device(request: HttpRequest, email: str) -> str | None:
     """This browser's id if it has signed in to the account of `email` before; None."""
-    value = _read(request)
+    return _known(_read(request), email)
+
+
+def known_api_device(device: str | None, email: str) -> str | None:
+    """known_device() for an API client: `device` is the value its last token came with."""
+    return _known(_loads(device), email)
+
+
+def remember_api_device(device: str | None, email: str) -> str:
+    """The value to give an API client with its token: `device` (or a new device) now
+    naming the account of `email` too."""
+    return signing.dumps(_remembered(_loads(device), account_key(email)), salt=SALT)
+
+
+def _known(value: dict[str, Any] | None, email: str) -> str | None:
     if value is None or account_key(email) not in value["accounts"]:
         return None
     return str(value["device"])
+
+
+def _remembered(value: dict[str, Any] | None, account: str) -> dict[str, Any]:
+    value = value or {"device": secrets.token_urlsafe(12), "accounts": []}
+    accounts = [account, *(a for a in value["accounts"] if a != account)]
+    return {**value, "accounts": accounts[:MAX_ACCOUNTS]}
 
 
 @receiver(user_logged_in)
@@ -70,9 +96,7 @@ class KnownDeviceMiddleware:
         response: HttpResponse = self.get_response(request)
         account = getattr(request, "_known_device_account", None)
         if account is not None:
-            value = _read(request) or {"device": secrets.token_urlsafe(12), "accounts": []}
-            accounts = [account, *(a for a in value["accounts"] if a != account)]
-            value["accounts"] = accounts[:MAX_ACCOUNTS]
+            value = _remembered(_read(request), account)
             response.set_cookie(
                 COOKIE_NAME,
                 signing.dumps(value, salt=SALT),

@@ -222,6 +222,13 @@ def code_check(address: str, user_id: int | None) -> list[Limit]:
     return [Limit("sign_in_address", address), Limit("sign_in_account", f"user:{user_id}")]
 
 
+def password_confirmation(address: str, user_id: int | None) -> list[Limit]:
+    """A signed-in person confirming an action with their password (deleting the account):
+    per client address and per signed-in account, apart from the sign-in guesses at that
+    account's email, which therefore cannot stop its owner."""
+    return [Limit("sign_in_address", address), Limit("sign_in_account", f"user:{user_id}")]
+
+
 def password_reset_address(address: str) -> list[Limit]:
     """Reset requests per client address (one client asking for many addresses)."""
     return [Limit("password_reset_address", address)]
@@ -254,6 +261,10 @@ def sign_in_limits(request: HttpRequest) -> list[Limit]:
 
 def code_check_limits(request: HttpRequest) -> list[Limit]:
     return code_check(client_address(request), request.user.pk)
+
+
+def password_confirmation_limits(request: HttpRequest) -> list[Limit]:
+    return password_confirmation(client_address(request), request.user.pk)
 
 
 def password_reset_limits(request: HttpRequest) -> list[Limit]:
