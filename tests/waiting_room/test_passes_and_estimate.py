@@ -1,5 +1,7 @@
 """Passes (who may book while the room is active) and the estimate of the wait."""
 
+import random
+
 import pytest
 
 from tests.factories import UserFactory
@@ -96,8 +98,39 @@ def test_the_estimate_shrinks_as_the_line_moves(room: WaitingRoom) -> None:
 def test_polls_are_spaced_more_far_back_than_near_the_front() -> None:
     near = engine.poll_after(state="waiting", ahead=2, rate_per_second=10)
     far = engine.poll_after(state="waiting", ahead=20_000, rate_per_second=10)
-    assert 1.5 <= near <= 3
-    assert 30 <= far <= 60
+    assert 2 <= near <= 2.4
+    assert 48 <= far <= 72
+
+
+@pytest.mark.parametrize("ahead", [0, 19, 20, 150, 499])
+def test_a_person_polls_when_their_turn_is_expected_never_before(ahead: int) -> None:
+    turn_in = (ahead + 1) / 10
+    polls = [engine.poll_after(state="waiting", ahead=ahead, rate_per_second=10) for _ in range(50)]
+    assert all(max(2, turn_in) <= poll <= max(2, turn_in) * 1.2 for poll in polls)
+
+
+def test_the_poll_at_the_time_given_finds_the_turn_come(room: WaitingRoom) -> None:
+    for _ in range(40):
+        services.join(now=T0 + 1)
+    last = services.join(now=T0 + 1)
+    assert last.state == "waiting"
+
+    status = services.poll(ticket=last.ticket, now=T0 + 1 + last.poll_after)
+
+    assert status.state == "admitted"
+
+
+def test_after_the_opening_a_big_pre_queue_spreads_its_first_polls() -> None:
+    rng = random.Random(7)
+    small = [
+        engine.poll_after(state="pre_queue", opens_in=1, crowd=100, rng=rng) for _ in range(200)
+    ]
+    big = [
+        engine.poll_after(state="pre_queue", opens_in=1, crowd=20_000, rng=rng) for _ in range(200)
+    ]
+    assert all(1.5 <= poll <= 1.5 + 3.5 for poll in small)
+    assert all(1.5 <= poll <= 1.5 + 50 for poll in big)
+    assert max(big) > 40  # spread over 20,000 / 400 = 50 s: about 400 polls a second
 
 
 def test_sold_out_is_told_at_once(room: WaitingRoom) -> None:

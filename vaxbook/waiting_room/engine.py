@@ -29,11 +29,18 @@ MAX_STEP_SECONDS = 60.0
 ESTIMATE_LOW = 0.8
 ESTIMATE_HIGH = 1.25
 
-# When to poll again: near the front often, far back rarely, always with jitter so that a
-# crowd that arrived together does not keep polling together.
+# When to poll again. Polls are most of the waiting room's cost (a booking through the API
+# costs about two polls), so a person polls when their turn is expected, not on a fixed
+# beat: once the line has moved as far as the rate says, and no more than POLL_MAX_S apart
+# far back (so the page follows a pause or a sale running out within a minute). About one
+# poll per person near the front, and one a minute further back.
 POLL_MIN_S = 2.0
-POLL_MAX_S = 45.0
+POLL_MAX_S = 60.0
 POLL_JITTER = 0.2
+# Right after the opening the whole pre-queue polls once to learn its places: spread over
+# as many seconds as it takes at this many polls a second (at least PRE_QUEUE_SPREAD_S).
+PRE_QUEUE_POLLS_PER_S = 400
+PRE_QUEUE_SPREAD_S = 3.5
 _jitter = random.Random()  # noqa: S311  # nosec B311 (jitter, not a secret)
 
 
@@ -125,18 +132,27 @@ def poll_after(
     ahead: int | None = None,
     rate_per_second: float = 0.0,
     opens_in: float = 0.0,
+    crowd: int = 0,
     rng: random.Random | None = None,
 ) -> float:
-    """Seconds until the next poll: a quarter of the expected wait, between POLL_MIN_S and
-    POLL_MAX_S, with +/- POLL_JITTER. In the pre-queue: half the time to the opening (at
-    most 30 s), and just after the opening, spread over a few seconds."""
+    """Seconds until the next poll.
+
+    Waiting: when this person's turn is expected at the current rate, between POLL_MIN_S
+    and POLL_MAX_S, and up to POLL_JITTER later, never earlier (an early poll only finds
+    the person still waiting, and costs another). In the pre-queue: half the time to the
+    opening (at most 30 s), and just after the opening, spread over the seconds the
+    `crowd` of the pre-queue takes at PRE_QUEUE_POLLS_PER_S."""
     rng = rng or _jitter
     if state == State.PRE_QUEUE:
         if opens_in <= 10:
-            return round(max(0.0, opens_in) + rng.uniform(0.5, 4.0), 2)
+            spread = max(PRE_QUEUE_SPREAD_S, crowd / PRE_QUEUE_POLLS_PER_S)
+            return round(max(0.0, opens_in) + 0.5 + rng.uniform(0, spread), 2)
         base = min(30.0, opens_in / 2)
     elif state == State.WAITING and ahead is not None and rate_per_second > 0:
-        base = min(POLL_MAX_S, max(POLL_MIN_S, (ahead + 1) / rate_per_second / 4))
+        turn_in = (ahead + 1) / rate_per_second
+        if turn_in <= POLL_MAX_S:
+            return round(max(POLL_MIN_S, turn_in) * rng.uniform(1, 1 + POLL_JITTER), 2)
+        base = POLL_MAX_S
     elif state in (State.PAUSED, State.ADMITTED):
         base = 20.0
     else:

@@ -301,7 +301,9 @@ def _status(room: RoomConfig, entry: Entry, now: float) -> Status:
         return Status(
             ticket=ticket,
             state=State.PRE_QUEUE,
-            poll_after=engine.poll_after(state=State.PRE_QUEUE, opens_in=room.opens_at_ts - now),
+            poll_after=engine.poll_after(
+                state=State.PRE_QUEUE, opens_in=room.opens_at_ts - now, crowd=entry.total
+            ),
             opens_at=opens_at,
         )
     ahead = engine.ahead_of(entry)
