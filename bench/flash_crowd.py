@@ -101,6 +101,7 @@ class Crowd:
     began: float = 0.0
     ended: float = 0.0
     client_cpu_s: float = 0.0
+    server_cpu_s: float = 0.0  # the app server's processes (not PostgreSQL's, not Redis's)
     database_failures: list[str] = field(default_factory=list)
 
     @property
@@ -357,6 +358,11 @@ def figures(crowd: Crowd) -> dict[str, str]:
         "errors + timeouts": f"{sum(crowd.errors.values())}",
         "database checks": "ok" if not crowd.database_failures else "FAIL",
         "client CPU s": f"{crowd.client_cpu_s:.1f}",
+        # CPU, unlike rates, hardly depends on what else the machine is doing: the cost of
+        # a booking with the room (joins, polls, shed requests included) against without.
+        "server CPU ms / booking": (
+            f"{crowd.server_cpu_s * 1000 / len(bookings):.1f}" if bookings else "-"
+        ),
     }
 
 
@@ -452,14 +458,16 @@ def main() -> int:
     for label, room in runs:
         tokens, slots = prepare(args.visitors, f"crowd-{label}", centre_id, vaccine_id)
         rows_before = Appointment.objects.count()
-        with http_servers.running(server, env, health):
+        with http_servers.running(server, env, health) as server_pid:
             if has_room():
                 # Half the crowd arrives before the opening (the pre-queue's draw), half
                 # after; the workers see the switch within a second (ROOM_TTL).
                 opens_in = SWITCH_S + args.arrival / 2
                 switch_room(on=room, rate_per_minute=rate, opens_in=opens_in, mode=args.mode)
                 time.sleep(SWITCH_S)
+            cpu_before = http_servers.session_cpu_s(server_pid)
             crowd = asyncio.run(run_crowd(f"room {label}", args, tokens, slots, room))
+            crowd.server_cpu_s = http_servers.session_cpu_s(server_pid) - cpu_before
         check_database(crowd, slots, rows_before)
         crowds.append(crowd)
         print(f"  room {label}: {len(crowd.bookings)} booked in {crowd.seconds:.1f} s", flush=True)
@@ -474,7 +482,8 @@ def main() -> int:
         rate = storm.created / storm.seconds
         print(
             f"yardstick: the API with 64 clients and no crowd (wrk, bench/http_storm.py): "
-            f"{rate:.0f} bookings/s, p50 {storm.p50_ms:.0f} ms, p99 {storm.p99_ms:.0f} ms"
+            f"{rate:.0f} bookings/s, p50 {storm.p50_ms:.0f} ms, p99 {storm.p99_ms:.0f} ms, "
+            f"server CPU {storm.cpu_ms:.1f} ms / booking"
         )
         failures += [("yardstick", f) for f in storm.failures]
         for crowd in crowds:
