@@ -240,11 +240,15 @@ def back_up(
     for existing in (path, manifest_path):
         if existing.exists():
             raise BackupError(f"{existing} already exists: a backup never overwrites a file.")
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     partial = path.with_name(f".{path.name}.partial")
-    partial.unlink(missing_ok=True)
-    # Readable by its owner only from the first byte: it will hold every person's data.
-    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial.unlink(missing_ok=True)
+        # Readable by its owner only from the first byte: it will hold every person's data.
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as error:
+        reason = "a file is in the way" if path.parent.is_file() else error.strerror
+        raise BackupError(f"Cannot write a backup in {path.parent}: {reason}.") from None
     try:
         if database.kind == POSTGRESQL:
             counts = _pg_dump(database, partial, pg_bindir=pg_bindir)
@@ -556,14 +560,17 @@ def _tool_major(tool: Path) -> int | None:
 
 
 def _run(command: list[str], *, environment: dict[str, str], failing: str) -> str:
-    result = subprocess.run(  # noqa: S603  # nosec B603 (our PostgreSQL tools, a list of arguments)
-        command,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=PG_TOOL_TIMEOUT_S,
-        check=False,
-    )
+    try:
+        result = subprocess.run(  # noqa: S603  # nosec B603 (our PostgreSQL tools, a list of arguments)
+            command,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=PG_TOOL_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise BackupError(f"{failing} failed: {error}") from None
     if result.returncode != 0:
         reason = " ".join(result.stderr.strip().splitlines()[-3:]) or f"exit {result.returncode}"
         raise BackupError(f"{failing} failed: {reason}")
