@@ -360,6 +360,16 @@ def truncated_copy(backup: Path, *, keep_manifest: bool) -> Path:
     return damaged
 
 
+def altered_copy(backup: Path) -> Path:
+    """The same size, one byte changed in the middle, with the original's manifest."""
+    altered = backup.with_name("altered.backup")
+    data = bytearray(backup.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    altered.write_bytes(data)
+    shutil.copy(backups.manifest_path_of(backup), backups.manifest_path_of(altered))
+    return altered
+
+
 def other_kind_of_backup(tmp_path: Path) -> Path:
     other = tmp_path / "other.backup"
     if connection.vendor == "sqlite":
@@ -380,7 +390,11 @@ BAD_FILES: dict[str, tuple[Callable[[Path, Path], Path], str]] = {
     ),
     "truncated, with its manifest": (
         lambda backup, tmp: truncated_copy(backup, keep_manifest=True),
-        r"is not the file that was backed up.*damaged or truncated",
+        r"is not the file that was backed up \([\d,]+ bytes where its manifest says [\d,]+\)",
+    ),
+    "one byte changed, with its manifest": (
+        lambda backup, tmp: altered_copy(backup),
+        r"altered.backup is not the file that was backed up \(its SHA-256 differs",
     ),
     "truncated, without a manifest": (
         lambda backup, tmp: truncated_copy(backup, keep_manifest=False),

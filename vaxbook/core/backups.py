@@ -375,12 +375,16 @@ def read_manifest(path: Path) -> Manifest | None:
 
 def _check_against_manifest(path: Path, manifest: Manifest) -> None:
     size = path.stat().st_size
-    if size != manifest.size or sha256_of(path) != manifest.sha256:
-        raise BackupError(
-            f"{path} is not the file that was backed up: its size ({size} bytes) or SHA-256"
-            f" differs from its manifest ({manifest.size} bytes). It is damaged or truncated:"
-            " restore another backup."
-        )
+    if size != manifest.size:
+        difference = f"{size:,} bytes where its manifest says {manifest.size:,}"
+    elif sha256_of(path) != manifest.sha256:
+        difference = "its SHA-256 differs from its manifest's"
+    else:
+        return
+    raise BackupError(
+        f"{path} is not the file that was backed up ({difference}): it is damaged or"
+        " truncated. Restore another backup."
+    )
 
 
 def sha256_of(path: Path) -> str:
@@ -404,8 +408,6 @@ def _pg_restore(
         tables_before = _pg_tables(target.cursor())
     pg_restore = pg_tool("pg_restore", server_major=server_major, bindir=pg_bindir)
     with database.tool_environment() as environment:
-        # Reads every block of the archive (the SQL goes nowhere): a truncated or damaged
-        # file is found here, before the database is touched.
         listing = _run(
             [str(pg_restore), "--list", str(path)],
             environment=environment,
@@ -413,6 +415,8 @@ def _pg_restore(
         )
         if f" TABLE public {MIGRATIONS_TABLE} " not in listing:
             raise BackupError(f"{path} is a PostgreSQL archive, but not of a vaxbook database.")
+        # Reads every block of the archive (the SQL goes nowhere): a truncated or damaged
+        # file is found here, before the database is touched.
         _run(
             [str(pg_restore), f"--file={os.devnull}", str(path)],
             environment=environment,
