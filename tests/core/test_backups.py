@@ -464,3 +464,25 @@ def test_tools_older_than_the_server_are_refused_naming_what_to_install(tmp_path
         backups.pg_tool("pg_restore", server_major=99, bindir=tool.parent)
     assert f"No pg_restore for PostgreSQL 99 or newer (found {tool} (15)" in str(refused.value)
     assert "apt-get install postgresql-client-99" in str(refused.value)
+
+
+def test_the_database_password_reaches_the_tools_in_a_private_file_not_the_environment() -> None:
+    database = backups.Database(
+        kind=backups.POSTGRESQL,
+        settings={
+            "NAME": "vaxbook",
+            "USER": "app",
+            "PASSWORD": "s3cret:with\\odd",
+            "HOST": "db.example.org",
+            "PORT": 5432,
+            "OPTIONS": {"sslmode": "verify-full", "pool": {"max_size": 8}},
+        },
+    )
+    with database.tool_environment() as environment:
+        passfile = Path(environment["PGPASSFILE"])
+        assert passfile.read_text() == "db.example.org:5432:vaxbook:app:s3cret\\:with\\\\odd\n"
+        assert passfile.stat().st_mode & 0o777 == 0o600
+        assert not [value for value in environment.values() if "s3cret" in value]
+        assert environment["PGSSLMODE"] == "verify-full"
+        assert (environment["PGHOST"], environment["PGDATABASE"]) == ("db.example.org", "vaxbook")
+    assert not passfile.exists()
