@@ -10,7 +10,7 @@ export HOST PORT
 # Lint, type checks and tests import the settings: give them a throwaway key, never a real one.
 CHECK_ENV := SECRET_KEY=insecure-key-for-checks-and-tests-only
 
-.PHONY: run dev test test-deps lint typecheck check-migrations suite audit bench bench-http lock clean \
+.PHONY: run dev test test-deps lint typecheck check-migrations suite audit backup bench bench-http lock clean \
 	help cluster cluster-stop cluster-status
 
 help:
@@ -18,6 +18,7 @@ help:
 	@echo "make test   lint, type checks, migration check and the whole test suite (installs Chromium and ffmpeg)"
 	@echo "make dev    Django's auto-reloading development server and the worker"
 	@echo "make bench  booking storm, slot pages and (on PostgreSQL) the HTTP booking storm, its cost and the flash crowd"
+	@echo "make backup a consistent backup of the database into BACKUP_DIR (docs/backups.md)"
 	@echo "make lock   recompile requirements/*.lock from pyproject.toml"
 	@echo "make cluster       nginx, 2 app instances, PgBouncer, PostgreSQL primary and replica, Redis"
 	@echo "make cluster-stop  stop all of it (docs/deployment.md); BENCH=1 / DRILLS=1 with make cluster"
@@ -61,6 +62,13 @@ test: test-deps lint typecheck check-migrations suite
 # bandit on the code, pip-audit on the lock files (bin/audit says what each checks).
 audit: $(VENV)/.dev-installed
 	bin/audit
+
+# A consistent backup of the configured database while it runs (docs/backups.md); the
+# local database of `make run` unless DATABASE_URL says otherwise.
+backup: $(VENV)/.main-installed
+	@key="$${SECRET_KEY:-$$(cat var/secret_key 2>/dev/null)}"; \
+	if [ -z "$$key" ]; then echo "make backup: set SECRET_KEY (make run keeps one in var/secret_key)" >&2; exit 1; fi; \
+	SECRET_KEY="$$key" $(MANAGE) backup
 
 bench: $(VENV)/.dev-installed
 	$(PY) bench/booking_storm.py

@@ -188,6 +188,9 @@ SIGNING_KEYS_PATH = Path(os.environ.get("SIGNING_KEYS_PATH", VAR_DIR / "signing-
 SIGNING_KEYS_JSON = os.environ.get("SIGNING_KEYS_JSON", "")
 CREDENTIAL_GRACE_HOURS = int(os.environ.get("CREDENTIAL_GRACE_HOURS", "6"))
 
+# Where `manage.py backup` writes when not given --output (docs/backups.md).
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", VAR_DIR / "backups"))
+
 # Email: SMTP when EMAIL_HOST is set; otherwise each message is written as a file under
 # var/mail/ (development and `make run`).
 if smtp_host := os.environ.get("EMAIL_HOST", ""):
