@@ -214,6 +214,17 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "vaxbook <no-reply@vax
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "vaxbook.notifications.sms.FileBackend")
 SMS_FILE_PATH = VAR_DIR / "sms"
 
+# Retention (vaxbook.accounts.retention, docs/privacy.md): days after which the worker
+# anonymises or deletes what is past its purpose, checked every hour. Cancelled and missed
+# appointments are pseudonymised that long after their day; the outbox rows of an
+# appointment are deleted that long after its day; audit events lose their client address
+# that long after they happened; finished background tasks (their arguments name email
+# addresses) are deleted that long after they ran.
+RETENTION_APPOINTMENT_DAYS = int(os.environ.get("RETENTION_APPOINTMENT_DAYS", "365"))
+RETENTION_MESSAGE_DAYS = int(os.environ.get("RETENTION_MESSAGE_DAYS", "90"))
+RETENTION_AUDIT_ADDRESS_DAYS = int(os.environ.get("RETENTION_AUDIT_ADDRESS_DAYS", "90"))
+RETENTION_TASK_DAYS = int(os.environ.get("RETENTION_TASK_DAYS", "7"))
+
 # JSON API (vaxbook.api): how long a bearer token from POST /api/v1/auth/token lives.
 API_TOKEN_LIFETIME_SECONDS = int(os.environ.get("API_TOKEN_LIFETIME_SECONDS", "43200"))
 
