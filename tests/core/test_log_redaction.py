@@ -165,7 +165,9 @@ def test_a_password_reset_end_to_end_leaves_its_token_in_no_log(tmp_path: Path) 
         (mail_file,) = (tmp_path / "mail").iterdir()
         # The file backend writes each message, then a line of dashes.
         message = email.message_from_string(mail_file.read_text().split("\n---")[0])
-        body = message.get_payload(decode=True).decode()
+        payload = message.get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        body = payload.decode()
         link = re.search(re.escape(address) + r"(/password-reset/[^/\s]+/([^/\s]+)/)", body)
         assert link, body
         path, token = link.groups()
