@@ -271,7 +271,31 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # No secret from a URL (a password reset token) in any log line: vaxbook.core.logging.
+    # Every handler carries the filter: a filter on a handler sees every record it writes,
+    # whichever logger it came from.
     "filters": {"redact": {"()": "vaxbook.core.logging.RedactSecretPaths"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact"]},
+        # runserver's access log (make dev), as Django formats it.
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Django's own defaults (django.utils.log.DEFAULT_LOGGING) give these loggers handlers
+    # without the filter (a console one under DEBUG, mail to ADMINS, which is not set):
+    # replaced, so "django" goes to the root's console and runserver to its own.
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }

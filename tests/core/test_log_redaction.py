@@ -40,6 +40,38 @@ def test_djangos_log_lines_are_redacted() -> None:
     assert TOKEN not in record.getMessage()
 
 
+def test_django_logs_under_debug_and_runservers_access_log_are_redacted() -> None:
+    # In a process of its own, configured as `make dev` runs (DEBUG): Django's defaults give
+    # the "django" and "django.server" loggers handlers of their own, which must redact too.
+    logs = f"""
+import logging
+import django
+
+django.setup()
+logging.getLogger("django.request").warning("Not Found: %s", "{RESET_PATH}")
+logging.getLogger("django.request").error("Internal Server Error: %s", "{RESET_PATH}")
+logging.getLogger("django.server").info('"%s" %s %s', "GET {RESET_PATH} HTTP/1.1", "302", "0")
+"""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "insecure-key-for-checks-and-tests-only",
+        "DEBUG": "true",
+    }
+    written = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", logs],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    ).stderr
+
+    assert written.count("/password-reset/MQ/[redacted]/") == 3
+    assert TOKEN not in written
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
