@@ -156,6 +156,8 @@ def test_a_period_under_a_day_is_refused_before_anything_changes(
         apply_at(days_after(slot, 3650))
 
     assert Message.objects.filter(appointment=gone).exists()
+    gone.refresh_from_db()
+    assert gone.person == person  # the appointments' rule, though its period is fine
 
 
 def test_an_account_registered_with_an_anonymous_address_gets_nothing(person, slot) -> None:

@@ -78,15 +78,21 @@ class Applied:
 def apply_retention(*, now: dt.datetime | None = None) -> Applied:
     """Apply every rule of the module docstring as of `now`."""
     now = now or timezone.now()
+    # Every period read (and checked) before any rule runs: a bad one changes nothing.
+    appointments, messages, audit_addresses, finished_tasks = (
+        now - period(name)
+        for name in (
+            "RETENTION_APPOINTMENT_DAYS",
+            "RETENTION_MESSAGE_DAYS",
+            "RETENTION_AUDIT_ADDRESS_DAYS",
+            "RETENTION_TASK_DAYS",
+        )
+    )
     applied = Applied(
-        appointments_pseudonymised=pseudonymise_past_appointments(
-            before=now - period("RETENTION_APPOINTMENT_DAYS")
-        ),
-        messages_deleted=delete_past_messages(before=now - period("RETENTION_MESSAGE_DAYS")),
-        audit_addresses_erased=erase_audit_addresses(
-            before=now - period("RETENTION_AUDIT_ADDRESS_DAYS")
-        ),
-        tasks_deleted=delete_finished_tasks(before=now - period("RETENTION_TASK_DAYS")),
+        appointments_pseudonymised=pseudonymise_past_appointments(before=appointments),
+        messages_deleted=delete_past_messages(before=messages),
+        audit_addresses_erased=erase_audit_addresses(before=audit_addresses),
+        tasks_deleted=delete_finished_tasks(before=finished_tasks),
         api_tokens_deleted=tokens.purge_expired(now=now),
         idempotency_records_deleted=idempotency.purge_expired(now=now),
         expired_sessions_cleared=_clear_expired_sessions(),
