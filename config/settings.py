@@ -220,6 +220,17 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "vaxbook <no-reply@vax
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "vaxbook.notifications.sms.FileBackend")
 SMS_FILE_PATH = VAR_DIR / "sms"
 
+# Retention (vaxbook.accounts.retention, docs/privacy.md): days after which the worker
+# anonymises or deletes what is past its purpose, checked every hour. Cancelled and missed
+# appointments are pseudonymised that long after their day; the outbox rows of an
+# appointment are deleted that long after its day; audit events lose their client address
+# that long after they happened; finished background tasks (their arguments name email
+# addresses) are deleted that long after they ran.
+RETENTION_APPOINTMENT_DAYS = int(os.environ.get("RETENTION_APPOINTMENT_DAYS", "365"))
+RETENTION_MESSAGE_DAYS = int(os.environ.get("RETENTION_MESSAGE_DAYS", "90"))
+RETENTION_AUDIT_ADDRESS_DAYS = int(os.environ.get("RETENTION_AUDIT_ADDRESS_DAYS", "90"))
+RETENTION_TASK_DAYS = int(os.environ.get("RETENTION_TASK_DAYS", "7"))
+
 # JSON API (vaxbook.api): how long a bearer token from POST /api/v1/auth/token lives.
 API_TOKEN_LIFETIME_SECONDS = int(os.environ.get("API_TOKEN_LIFETIME_SECONDS", "43200"))
 
@@ -266,7 +277,31 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # No secret from a URL (a password reset token) in any log line: vaxbook.core.logging.
+    # Every handler carries the filter: a filter on a handler sees every record it writes,
+    # whichever logger it came from.
     "filters": {"redact": {"()": "vaxbook.core.logging.RedactSecretPaths"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact"]},
+        # runserver's access log (make dev), as Django formats it.
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Django's own defaults (django.utils.log.DEFAULT_LOGGING) give these loggers handlers
+    # without the filter (a console one under DEBUG, mail to ADMINS, which is not set):
+    # replaced, so "django" goes to the root's console and runserver to its own.
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }

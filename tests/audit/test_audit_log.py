@@ -104,3 +104,46 @@ def test_the_database_refuses_a_raw_update_or_delete_on_postgresql() -> None:
                 ["audit_auditevent"],
             )
             assert cursor.fetchone() == (0,)
+
+
+# --- the one change allowed: erasing the client address (retention) ----------------------
+
+
+def test_the_client_address_can_be_erased_and_nothing_else_changes() -> None:
+    event = a_recorded_event()
+
+    erased = AuditEvent.objects.filter(pk=event.pk).erase_client_addresses()
+
+    after = AuditEvent.objects.get()
+    assert erased == 1
+    assert after.client_address is None
+    assert (after.at, after.actor_id, after.outcome, after.detail) == (
+        event.at,
+        event.actor_id,
+        event.outcome,
+        event.detail,
+    )
+
+
+def test_any_other_change_along_with_the_address_is_refused() -> None:
+    event = a_recorded_event()
+
+    with pytest.raises(AuditLogIsAppendOnly):
+        AuditEvent.objects.update(client_address="198.51.100.1")
+    if connection.vendor == "postgresql":  # the database itself, whatever code asks
+        statements = (
+            # Another address instead of none.
+            "UPDATE audit_auditevent SET client_address = '198.51.100.1' WHERE id = %s",
+            # The address erased, and the outcome changed in the same statement.
+            "UPDATE audit_auditevent SET client_address = NULL, outcome = 'expired' WHERE id = %s",
+        )
+        for sql in statements:
+            with (
+                pytest.raises(DatabaseError, match="append-only"),
+                transaction.atomic(),
+                connection.cursor() as cursor,
+            ):
+                cursor.execute(sql, [event.pk])
+
+    after = AuditEvent.objects.get()
+    assert (after.client_address, after.outcome) == ("203.0.113.7", "valid")

@@ -1,9 +1,24 @@
-"""Account emails the worker sends, so that a page answers the same way, on the same path,
-whether or not the address it was given has an account (no enumeration by the answer or
-its timing): the page only enqueues a task; the task looks the address up."""
+"""Work the worker does for accounts and personal data.
 
-from django.tasks import task
-from django.utils import translation
+Account emails: a page answers the same way, on the same path, whether or not the address
+it was given has an account (no enumeration by the answer or its timing): the page only
+enqueues a task; the task looks the address up.
+
+Retention: `apply_retention_rules` runs every RETENTION_EVERY, and enqueues its own next
+run first, so a run that fails still leaves the next one. The worker (manage.py run_worker)
+starts the chain when no run is waiting; should two workers start it at once, the first run
+that finds another one waiting enqueues none, and the chains become one again.
+"""
+
+import datetime as dt
+
+from django.tasks import TaskResultStatus, task
+from django.utils import timezone, translation
+from django_tasks_db.models import DBTaskResult
+
+from vaxbook.accounts import retention
+
+RETENTION_EVERY = dt.timedelta(hours=1)
 
 
 @task()
@@ -16,3 +31,21 @@ def send_password_reset(*, email: str, language: str) -> None:
         form = PasswordResetForm({"email": email})
         if form.is_valid():
             form.send_reset_email()
+
+
+@task()
+def apply_retention_rules() -> None:
+    """The retention rules (vaxbook.accounts.retention), then again in RETENTION_EVERY."""
+    schedule_retention(after=RETENTION_EVERY)
+    retention.apply_retention()
+
+
+def schedule_retention(*, after: dt.timedelta = dt.timedelta(0)) -> bool:
+    """Enqueue a run of the retention rules `after` from now, unless one is waiting."""
+    waiting = DBTaskResult.objects.filter(
+        task_path=apply_retention_rules.module_path, status=TaskResultStatus.READY
+    )
+    if waiting.exists():
+        return False
+    apply_retention_rules.using(run_after=timezone.now() + after).enqueue()
+    return True

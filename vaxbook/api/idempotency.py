@@ -12,6 +12,13 @@ The rule, per user and key, for LIFETIME (24 hours):
 A failed request (409 slot_full, 422 not_eligible...) changed nothing and records nothing:
 sending it again with the same key tries again.
 
+The record keeps no signed confirmation: the answer's `token` names the person and their
+date of birth, so it is left out of the recorded body, and a replay signs a new one for the
+appointment as it is now (a confirmation verifies the same way whenever it was signed; two
+signatures of the same claims always differ anyway). The record itself, with nothing
+personal left but its account, is deleted once its key has expired (purge_expired, run with
+the retention rules, vaxbook.accounts.retention).
+
 How two identical requests at the same instant make one booking
 ---------------------------------------------------------------
 The record is written by ONE statement inside the booking's own transaction (the services'
@@ -46,6 +53,7 @@ from vaxbook.api.problems import ApiProblem
 from vaxbook.bookings.models import Appointment
 from vaxbook.bookings.services import Within
 from vaxbook.core.errors import DomainError
+from vaxbook.credentials.tokens import issue_token
 
 HEADER = "Idempotency-Key"
 LIFETIME = dt.timedelta(hours=24)
@@ -53,6 +61,8 @@ MAX_KEY_LENGTH = 255
 # Visible ASCII, as the IETF draft's examples: a UUID is the usual choice.
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+# The answer's field that carries the signed confirmation (never recorded).
+CONFIRMATION = "token"
 
 _CLAIM = """
     INSERT INTO api_idempotencyrecord
@@ -100,10 +110,10 @@ def respond(
     recorded: list[str] = []
 
     def within(appointment: Appointment) -> None:
-        body = _dump(render(appointment))
-        if not _claim(user, key, fingerprint, status, body, now):
+        answer = render(appointment)
+        if not _claim(user, key, fingerprint, status, _dump(_without_confirmation(answer)), now):
             raise KeyTaken
-        recorded.append(body)
+        recorded.append(_dump(answer))
 
     try:
         perform(within)
@@ -127,7 +137,7 @@ def respond(
                     "hours. Use a new key for a new request."
                 ),
             ) from None
-        response = _json_response(recorded_status, recorded_body)
+        response = _json_response(recorded_status, _with_confirmation(recorded_body, user))
         response["Idempotent-Replayed"] = "true"
         return response
     return _json_response(status, recorded[0])
@@ -137,6 +147,28 @@ def purge_expired(*, now: dt.datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - LIFETIME
     deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lte=cutoff).delete()
     return deleted
+
+
+def _without_confirmation(answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer to record: without its confirmation, if it carries one (a cancellation's
+    answer says `null`, and keeps saying it)."""
+    if answer.get(CONFIRMATION) is None:
+        return answer
+    return {name: value for name, value in answer.items() if name != CONFIRMATION}
+
+
+def _with_confirmation(recorded_body: str, user: User) -> str:
+    """The recorded answer, with a confirmation signed now where the first one had one."""
+    answer = json.loads(recorded_body)
+    if CONFIRMATION in answer:
+        return recorded_body
+    appointment = (
+        Appointment.objects.select_related("person", "slot__centre", "slot__vaccine")
+        .filter(pk=answer["id"], person__user=user)
+        .first()
+    )
+    token = None if appointment is None else issue_token(appointment)
+    return _dump({**answer, CONFIRMATION: token})
 
 
 def _fingerprint(request: HttpRequest, payload: Any) -> str:

@@ -3,6 +3,15 @@
 Rows are only ever added, through vaxbook.audit.services.record_event. The model refuses
 to save an existing row or delete one; on PostgreSQL a trigger refuses UPDATE and DELETE on
 the table as well, whatever code (or a raw SQL session) tries it.
+
+One change is allowed, deliberately: erasing an event's client address once the retention
+period has passed (AuditEventQuerySet.erase_client_addresses, run by
+vaxbook.accounts.retention). The address is personal data whose use, tracing a staff
+action to a device or network, fades within weeks; who did what, where and when stays for
+good. The trigger (migration 0004) lets through an UPDATE that sets the address to NULL and
+leaves every other column as it was, and nothing else. We chose this over moving the address
+to a table of its own: the event and its address are written together, by one INSERT, and
+read together, and a second table would only move the same exception elsewhere.
 """
 
 from typing import Any, ClassVar
@@ -42,6 +51,12 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise AuditLogIsAppendOnly("Audit events cannot be deleted.")
+
+    def erase_client_addresses(self) -> int:
+        """Erase the client address of these events (the one change allowed: see the module
+        docstring); the number of events that had one."""
+        with_address = self.filter(client_address__isnull=False)
+        return models.QuerySet.update(with_address, client_address=None)
 
 
 class AuditEvent(models.Model):

@@ -1,8 +1,8 @@
 """Delete expired API tokens and idempotency records (older than 24 hours).
 
 Neither is needed once expired (an expired token is refused, an expired key no longer
-replays), so this only keeps the tables small: run it daily, e.g. from a timer next to
-sweep_messages.
+replays). The worker deletes them every hour with the other retention rules
+(vaxbook.accounts.retention, `manage.py apply_retention`); this runs only the API's part.
 """
 
 from typing import Any

@@ -6,6 +6,9 @@ looking for a task or recording one. Its queue lives in the database, so nothing
 but nothing is sent either until someone starts it again. This worker logs the outage,
 waits WAIT_FOR_DATABASE_S after each failed attempt and goes on, as the web answers 503 and
 goes on. Any other error still stops it, and so does a stop request (Ctrl+C, SIGTERM).
+
+A worker that runs on (not --batch) also makes sure the retention rules are scheduled
+(vaxbook.accounts.tasks.schedule_retention): they run every hour from then on.
 """
 
 import logging
@@ -16,6 +19,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connections
 from django_tasks_db.management.commands import db_worker
 
+from vaxbook.accounts.tasks import schedule_retention
 from vaxbook.core import database
 
 logger = logging.getLogger(__name__)
@@ -66,6 +70,8 @@ class Command(db_worker.Command):
         worker.configure_signals()
         while worker.running:
             try:
+                if not batch:
+                    schedule_retention()
                 worker.run()
                 return
             except DatabaseError as error:
