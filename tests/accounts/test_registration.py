@@ -121,6 +121,7 @@ def test_before_following_the_link_nothing_can_sign_in_with_the_new_password(
     page = sign_in(Client(), VALID["email"], VALID["password"])
 
     assert "The email address or the password is not right" in page
+    assert "Just created an account? Open the link we emailed you first" in page
     api = Client().post(
         "/api/v1/auth/token",
         {"email": VALID["email"], "password": VALID["password"]},
