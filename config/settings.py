@@ -179,6 +179,9 @@ X_FRAME_OPTIONS = "DENY"
 
 # Public address of the service, for links in emails and SMS.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Where people write for help, about their data or about accessibility: the contact and help,
+# privacy and accessibility pages give it.
+CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "help@vaxbook.example")
 
 # Confirmation credentials (vaxbook.credentials): the ES256 signing keys, a JWK Set with the
 # private keys, kept in this file (generated on first use when missing) or given whole in
@@ -244,6 +247,8 @@ RATE_LIMITS = {
     # Sign-ins to an account from a browser that signed in to it before (vaxbook.core.devices).
     "sign_in_device": os.environ.get("RATE_LIMIT_SIGN_IN_DEVICE", "10/m"),
     "register_address": os.environ.get("RATE_LIMIT_REGISTER_ADDRESS", "20/h"),
+    # Registration emails (a link, or a notice to an existing account) per address typed.
+    "register_account": os.environ.get("RATE_LIMIT_REGISTER_ACCOUNT", "3/h"),
     "password_reset_address": os.environ.get("RATE_LIMIT_PASSWORD_RESET_ADDRESS", "20/h"),
     "password_reset_account": os.environ.get("RATE_LIMIT_PASSWORD_RESET_ACCOUNT", "3/h"),
     "booking_account": os.environ.get("RATE_LIMIT_BOOKING_ACCOUNT", "20/m"),

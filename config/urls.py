@@ -3,6 +3,7 @@ from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
 from config.api import api
+from vaxbook.core import public_pages
 from vaxbook.core import views as core_views
 
 # The admin asks for the second factor too (the code of the user's TOTP device).
@@ -13,6 +14,10 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico where a page names no icon (JSON, the API documents).
     path("favicon.ico", core_views.favicon, name="favicon"),
+    path("help/", public_pages.help_page, name="help"),
+    path("privacy/", public_pages.privacy, name="privacy"),
+    path("cookies/", public_pages.cookies, name="cookies"),
+    path("accessibility/", public_pages.accessibility, name="accessibility"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/smart-scheduling/", include("vaxbook.centres.smart_urls")),

@@ -4,7 +4,6 @@ import re
 
 import pytest
 from django.conf import LazySettings
-from django.contrib.auth import SESSION_KEY
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client
@@ -271,31 +270,3 @@ def test_account_pages_need_signing_in() -> None:
         response = Client().get(url)
         assert response.status_code == 302
         assert response["Location"].startswith("/sign-in/")
-
-
-def test_registering_in_spanish_sends_messages_in_spanish(client: Client) -> None:
-    in_spanish(client)
-    response = client.post(
-        "/register/",
-        {
-            "email": "grace@example.org",
-            "password": "navy-compiler-1906",
-            "full_name": "Grace Hopper",
-            "date_of_birth": "1990-05-17",
-        },
-    )
-    assert response.status_code == 302
-    assert Citizen.objects.get().language == "es"
-
-
-def test_the_session_is_signed_in_after_registering(client: Client) -> None:
-    client.post(
-        "/register/",
-        {
-            "email": "grace@example.org",
-            "password": "navy-compiler-1906",
-            "full_name": "Grace Hopper",
-            "date_of_birth": "1990-05-17",
-        },
-    )
-    assert client.session[SESSION_KEY] == str(User.objects.get().pk)

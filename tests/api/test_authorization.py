@@ -85,7 +85,7 @@ Call = Callable[[World, Api], Response]
 
 # endpoint: (call, statuses for ROLES in order)
 MATRIX: dict[str, tuple[Call, list[int]]] = {
-    "POST /auth/register": (registration, [201] * 6),
+    "POST /auth/register": (registration, [202] * 6),
     "POST /auth/token": (token_request, [200] * 6),
     "DELETE /auth/token": (lambda w, api: api.delete("/auth/token"), [401] + [204] * 5),
     "GET /me": (lambda w, api: api.get("/me"), [401] + [200] * 5),

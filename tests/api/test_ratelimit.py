@@ -287,7 +287,7 @@ def test_registrations_are_limited_per_address(anonymous: Api, limits) -> None:
         "full_name": "Ada Lovelace",
         "date_of_birth": "1990-05-17",
     }
-    assert anonymous.post("/auth/register", body).status == 201
+    assert anonymous.post("/auth/register", body).status == 202
 
     response = anonymous.post("/auth/register", {**body, "email": "grace@example.org"})
 

@@ -3,10 +3,12 @@ page: in English and in Spanish, signed out and signed in, including the error s
 person meets (a wrong password, an empty form, a place taken meanwhile, a missing page)."""
 
 import datetime as dt
+import re
 import uuid
 
 import pytest
 from django.contrib.auth.tokens import default_token_generator
+from django.core import mail
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -15,6 +17,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.browser.conftest import axe_violations
 from tests.browser.data import PASSWORD, booked, clinic, fill_up
 from tests.factories import CitizenFactory, tomorrow_at
+from vaxbook.accounts import registration
 
 # The live server's pages read availability from the replica alias (the test database's
 # mirror), so these tests allow it: otherwise Django's guard against it, installed on the
@@ -70,6 +73,8 @@ def test_pages_for_someone_not_signed_in(any_language: BrowserContext):
     audit.visit(f"/centres/{place.centre.pk}/?date={tomorrow_at(10).date().isoformat()}")
     audit.visit("/staff/sign-in/")
     audit.visit("/no-such-page/", status=404)
+    for about in ["/help/", "/privacy/", "/cookies/", "/accessibility/"]:
+        audit.visit(about)
 
     page = audit.page
     page.goto("/sign-in/")
@@ -81,6 +86,18 @@ def test_pages_for_someone_not_signed_in(any_language: BrowserContext):
     page.goto("/register/")
     page.locator("main form button[type=submit]").click()
     audit.check("register with nothing filled in")
+
+    page.locator("#id_email").fill("new.person@example.org")
+    page.locator("#id_password").fill("vaccinate-me-2021")
+    page.locator("#id_full_name").fill("New Person")
+    page.locator("#id_date_of_birth").fill("1990-05-17")
+    page.locator("main form button[type=submit]").click()
+    audit.check("registration sent")
+    registration.send_link_or_notice(email="new.person@example.org")
+    link = re.search(r"/register/confirm/[A-Za-z0-9_-]+/", str(mail.outbox[-1].body))
+    assert link is not None
+    audit.visit(link.group())
+    audit.visit("/register/confirm/no-such-link/", status=404)
 
     # Check before you start: the answer either way, and the form sent empty.
     five_years_old = timezone.localdate() - dt.timedelta(days=5 * 365)

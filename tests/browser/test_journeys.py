@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core import mail
+from django.core.management import call_command
 from django.utils import translation
 from django.utils.formats import date_format
 from icalendar import Calendar
@@ -54,6 +56,16 @@ def test_a_new_person_signs_up_books_both_doses_and_adds_the_first_to_their_cale
     page.get_by_label("Full name").fill("Lucía Fernández")
     page.get_by_label("Date of birth").fill("1975-03-08")
     page.get_by_role("button", name="Create account").click()
+
+    # The address is proved first: the worker emails a link that creates the account.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    call_command("run_worker", batch=True, startup_delay=False, verbosity=0)
+    (email,) = mail.outbox
+    assert email.to == ["lucia@example.org"]
+    link = re.search(r"/register/confirm/[A-Za-z0-9_-]+/", str(email.body))
+    assert link is not None
+    page.goto(link.group())
+    page.get_by_role("button", name="Create my account").click()
 
     # Signed up and signed in: straight on to finding a centre.
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()

@@ -32,6 +32,14 @@ def test_a_reset_token_in_a_path_is_redacted_and_the_rest_kept() -> None:
     assert redact("/centres/12/day/") == "/centres/12/day/"
 
 
+def test_the_secret_of_a_registration_link_is_redacted() -> None:
+    secret = "q9X_2-vR8sT0uW4yZ6aB1cD3eF5gH7iJ9kL0mN2oP4r"
+    assert redact(f'"POST /register/confirm/{secret}/ HTTP/1.1" 302') == (
+        '"POST /register/confirm/[redacted]/ HTTP/1.1" 302'
+    )
+    assert redact("/register/check-email/") == "/register/check-email/"
+
+
 def test_djangos_log_lines_are_redacted() -> None:
     record = logging.LogRecord(
         "django.request", logging.WARNING, "", 0, "Not Found: %s", (RESET_PATH,), None

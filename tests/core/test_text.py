@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from tests.api.conftest import Api
-from vaxbook.accounts.models import Citizen, User
+from vaxbook.accounts.models import PendingRegistration
 from vaxbook.core.text import UnsafeText, clean_text
 
 pytestmark = pytest.mark.django_db
@@ -70,14 +70,14 @@ def test_the_registration_page_refuses_a_name_with_a_bidi_override() -> None:
     assert response.status_code == 400
     assert 'href="#id_full_name"' in response.text
     assert "U+202E" in response.text
-    assert not User.objects.exists()
+    assert not PendingRegistration.objects.exists()
 
 
 def test_the_registration_page_stores_the_name_in_nfc() -> None:
     response = Client().post("/register/", registration(full_name=DECOMPOSED))
 
     assert response.status_code == 302
-    assert Citizen.objects.get().full_name == COMPOSED
+    assert PendingRegistration.objects.get().full_name == COMPOSED
 
 
 def test_the_api_refuses_a_name_with_a_bidi_override() -> None:
@@ -88,7 +88,7 @@ def test_the_api_refuses_a_name_with_a_bidi_override() -> None:
     assert response.code == "validation_error"
     errors = {error["field"]: error["message"] for error in response.body["errors"]}
     assert "U+202E" in errors["full_name"]
-    assert not User.objects.exists()
+    assert not PendingRegistration.objects.exists()
 
 
 def test_the_api_refuses_a_control_character_in_a_phone() -> None:
@@ -103,8 +103,8 @@ def test_the_api_stores_the_name_in_nfc() -> None:
     anonymous = Api()
     response = anonymous.post("/auth/register", registration(full_name=DECOMPOSED))
 
-    assert response.status == 201
-    assert Citizen.objects.get().full_name == COMPOSED
+    assert response.status == 202
+    assert PendingRegistration.objects.get().full_name == COMPOSED
 
 
 def test_the_message_is_in_spanish_on_the_spanish_pages() -> None:

@@ -1,4 +1,4 @@
-"""API: create an account, get and revoke a bearer token, read one's own profile, download
+"""API: ask for an account, get and revoke a bearer token, read one's own profile, download
 one's data and delete the account."""
 
 import datetime as dt
@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Field, Router
 from ninja.decorators import decorate_view
@@ -13,7 +14,7 @@ from ninja.responses import Status
 
 from vaxbook.accounts import data_rights
 from vaxbook.accounts.models import Citizen, StaffMembership, User
-from vaxbook.accounts.services import register_citizen
+from vaxbook.accounts.registration import request_registration
 from vaxbook.api import http, tokens
 from vaxbook.api.auth import bearer, caller, token
 from vaxbook.api.problems import ApiProblem, Problem
@@ -124,32 +125,44 @@ def _citizen_or_none(user: User) -> Citizen | None:
         return None
 
 
+class RegistrationAcceptedOut(Output):
+    detail: str = Field(description="What happens next, for the person.")
+
+
 @router.post(
     "/auth/register",
-    response={201: MeOut, 422: Problem, 429: Problem},
-    summary="Create a citizen account",
+    response={202: RegistrationAcceptedOut, 422: Problem, 429: Problem},
+    summary="Ask for a citizen account",
     openapi_extra={
         "responses": {
+            202: {
+                "description": "Accepted, whether or not the address has an account: the "
+                "address gets either a link that creates the account (it works for 24 "
+                "hours, on the web) or, when it has an account already, a notice."
+            },
             422: {
-                "description": "`validation_error`: a field is missing or wrong, the email "
-                "address has an account already, or the password is too weak (see `errors`)."
+                "description": "`validation_error`: a field is missing or wrong, or the "
+                "password is too weak (see `errors`)."
             },
             429: {"description": "`rate_limited`: too many accounts from this address."},
         }
     },
 )
 @decorate_view(http.private)
-def register(request: HttpRequest, payload: RegistrationIn) -> Status[MeOut]:
-    """A new account that signs in with `email`, with its citizen profile. Then request a
-    token with POST /auth/token."""
+def register(request: HttpRequest, payload: RegistrationIn) -> Status[RegistrationAcceptedOut]:
+    """Ask for an account that signs in with `email`. The answer is the same whether or not
+    the address has an account, so that nobody learns which addresses do: the account
+    exists once the person follows the link emailed to the address; then POST /auth/token
+    with the password gives a token."""
     ratelimit.hit(*ratelimit.registration(client_address(request)))
     try:
-        citizen = register_citizen(
+        request_registration(
             email=payload.email,
             password=payload.password,
             full_name=payload.full_name,
             date_of_birth=payload.date_of_birth,
             phone=payload.phone,
+            language=get_language(),
         )
     except DjangoValidationError as error:
         fields = [
@@ -164,7 +177,12 @@ def register(request: HttpRequest, payload: RegistrationIn) -> Status[MeOut]:
             % {"fields": ", ".join(sorted(error.message_dict))},
             errors=fields,
         ) from None
-    return Status(201, MeOut.of(citizen.user, citizen))
+    return Status(
+        202,
+        RegistrationAcceptedOut(
+            detail=_("Check your email: follow the link in it to finish creating the account.")
+        ),
+    )
 
 
 @router.post(

@@ -28,7 +28,7 @@ DATE_OF_BIRTH_ERRORS = {
 
 
 class RegistrationForm(forms.Form):
-    """Parses the registration page; the rules are in accounts.services.register_citizen."""
+    """Parses the registration page; the rules are in accounts.registration.request_registration."""
 
     email = forms.EmailField(
         label=_("Email address"),

@@ -164,3 +164,34 @@ class StaffMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} at {self.centre}"
+
+
+class PendingRegistration(models.Model):
+    """An account someone asked for, waiting until the link emailed to the address is
+    followed (vaxbook.accounts.registration). Not an account: nobody signs in with it, and
+    the account is made from it, with the address proved, when the link is followed.
+
+    Registration writes this row whether or not the address already has an account, so the
+    answer and the work of the request cannot tell the two apart; the worker then sends
+    either the link or, to an existing account's owner, a notice, and deletes the row."""
+
+    email = models.EmailField(_("email address"), unique=True)  # stored in lower case
+    password = models.CharField(_("password"), max_length=128)  # the hash, as User.password
+    full_name = models.CharField(_("full name"), max_length=200)
+    date_of_birth = models.DateField(_("date of birth"))
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    # Where the person was going when they registered (the slot they chose): a path on this
+    # site, checked before it was stored.
+    next_url = models.CharField(_("next page"), max_length=2000, blank=True)
+    requested_at = models.DateTimeField(_("requested at"))
+    # SHA-256 of the secret in the emailed link; empty until the worker sends the link, and
+    # again when the address registers anew (the older link stops working).
+    token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    link_sent_at = models.DateTimeField(_("link sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("registration waiting for its email link")
+
+    def __str__(self) -> str:
+        return self.email

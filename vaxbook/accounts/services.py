@@ -1,16 +1,14 @@
-"""Citizen accounts: creating them and changing their details. The API and the pages both
-go through here."""
+"""Citizen accounts: the rules on their details, and changing them. The API and the pages both
+go through here; creating an account is vaxbook.accounts.registration."""
 
 import datetime as dt
 
 from django.conf import settings
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from vaxbook.accounts.models import Citizen, User
+from vaxbook.accounts.models import Citizen
 
 OLDEST_AGE_YEARS = 130
 
@@ -23,49 +21,6 @@ def check_date_of_birth(date_of_birth: dt.date) -> None:
         raise ValidationError(_("Date of birth must be in the past."), code="future")
     if date_of_birth.year < today.year - OLDEST_AGE_YEARS:
         raise ValidationError(_("Enter your real date of birth."), code="implausible")
-
-
-def register_citizen(
-    *,
-    email: str,
-    password: str,
-    full_name: str,
-    date_of_birth: dt.date,
-    phone: str = "",
-    language: str = "",
-) -> Citizen:
-    """A new user who signs in with `email`, with their citizen profile; their messages go
-    out in `language` (the site's default when not one of its languages). Raises
-    ValidationError with messages per field."""
-    email = User.objects.normalize_email(email.strip()).lower()
-    full_name = " ".join(full_name.split())
-    errors: dict[str, list[str]] = {}
-    if User.objects.filter(email__iexact=email).exists():
-        errors["email"] = [_("An account with this email address already exists. Sign in.")]
-    try:
-        check_date_of_birth(date_of_birth)
-    except ValidationError as error:
-        errors["date_of_birth"] = list(error.messages)
-    if not full_name:
-        errors["full_name"] = [_("Enter your full name.")]
-    candidate = User(email=email)
-    try:
-        validate_password(password, user=candidate)
-    except ValidationError as error:
-        errors["password"] = list(error.messages)
-    if errors:
-        raise ValidationError(errors)
-    if language not in dict(settings.LANGUAGES):
-        language = settings.LANGUAGE_CODE
-    with transaction.atomic(durable=True):
-        user = User.objects.create_user(email, password)
-        return Citizen.objects.create(
-            user=user,
-            full_name=full_name,
-            date_of_birth=date_of_birth,
-            phone=phone.strip(),
-            language=language,
-        )
 
 
 def change_citizen_details(

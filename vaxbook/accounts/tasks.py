@@ -49,3 +49,20 @@ def schedule_retention(*, after: dt.timedelta = dt.timedelta(0)) -> bool:
         return False
     apply_retention_rules.using(run_after=timezone.now() + after).enqueue()
     return True
+
+
+@task()
+def send_registration_email(*, email: str) -> None:
+    """The link that creates the account asked for with `email`, or the notice to the owner
+    of the account that already uses it (vaxbook.accounts.registration)."""
+    from vaxbook.accounts import registration
+
+    registration.send_link_or_notice(email=email)
+
+
+@task()
+def forget_registration(*, email: str) -> None:
+    """Delete `email`'s registration if its link expired unused; run when it expires."""
+    from vaxbook.accounts import registration
+
+    registration.forget_expired_registration(email=email)

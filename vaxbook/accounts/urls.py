@@ -12,6 +12,12 @@ from vaxbook.core.ratelimit import (
 
 urlpatterns = [
     path("register/", limit_posts(register_limits)(views.register), name="register"),
+    path("register/check-email/", views.registration_sent, name="registration_sent"),
+    path(
+        "register/confirm/<str:token>/",
+        limit_posts(register_limits)(views.confirm_registration),
+        name="confirm_registration",
+    ),
     path(
         "sign-in/",
         limit_posts(sign_in_limits)(

@@ -1,8 +1,10 @@
-"""Citizen accounts: create one, see and change its details, download a copy of one's data,
-delete the account. Signing in and out, the password change and the password reset by email
-are Django's views (accounts/urls.py) with our templates and forms."""
+"""Citizen accounts: create one (through a link emailed to the address), see and change its
+details, download a copy of one's data, delete the account. Signing in and out, the password
+change and the password reset by email are Django's views (accounts/urls.py) with our
+templates and forms."""
 
 import contextlib
+import datetime as dt
 
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
@@ -14,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_http_methods
 
-from vaxbook.accounts import data_rights, services
+from vaxbook.accounts import data_rights, registration, services
 from vaxbook.accounts.current import signed_in_user
 from vaxbook.accounts.forms import DeleteAccountForm, DetailsForm, RegistrationForm
 from vaxbook.accounts.models import Citizen
@@ -24,21 +26,48 @@ from vaxbook.credentials.qr import certificate_qr_svg
 
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
-    # Where the person was going (the slot they chose) when sign-in sent them here.
+    # Where the person was going (the slot they chose) when sign-in sent them here; the
+    # emailed link takes them there once the account exists.
     next_url = _safe_next(request)
     form = RegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             # Messages go out in the language the person signed up in.
-            citizen = services.register_citizen(**form.cleaned_data, language=get_language())
+            registration.request_registration(
+                **form.cleaned_data, language=get_language(), next_url=next_url
+            )
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            login(request, citizen.user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect(next_url or "centre_search")
+            # The same answer whether or not the address has an account (docs/security.md).
+            return redirect("registration_sent")
     status = 400 if form.errors else 200
     context = {"form": form, "next": next_url}
     return render(request, "accounts/register.html", context, status=status)
+
+
+@require_GET
+def registration_sent(request: HttpRequest) -> HttpResponse:
+    context = {"hours": int(registration.LINK_VALIDITY / dt.timedelta(hours=1))}
+    return render(request, "accounts/registration_sent.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_registration(request: HttpRequest, token: str) -> HttpResponse:
+    """The emailed link: a page with one button, so that a mail scanner that opens links
+    creates no account and signs nobody in; the button does."""
+    try:
+        if request.method == "GET":
+            details = registration.check_link(token=token)
+            return render(request, "accounts/confirm_registration.html", {"details": details})
+        citizen, next_url = registration.confirm_registration(token=token)
+    except registration.RegistrationLinkInvalid:
+        return render(request, "accounts/registration_link_invalid.html", status=404)
+    except registration.AlreadyRegistered:
+        return render(request, "accounts/registration_link_invalid.html", {"registered": True})
+    login(request, citizen.user, backend="django.contrib.auth.backends.ModelBackend")
+    allowed = url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()})
+    return redirect(next_url if next_url and allowed else "centre_search")
 
 
 def _safe_next(request: HttpRequest) -> str:

@@ -244,6 +244,13 @@ def registration(address: str) -> list[Limit]:
     return [Limit("register_address", address)]
 
 
+def registration_account(email: str) -> list[Limit]:
+    """Registrations per address typed, whether or not it has an account (one inbox
+    flooded with links or notices); counted by the service, which then does nothing and
+    lets the caller answer the same."""
+    return [Limit("register_account", email.strip().lower())]
+
+
 def booking(address: str, user_id: int | None) -> list[Limit]:
     """Bookings, moves and both-dose bookings, per account and per address (scripts
     grabbing places)."""
