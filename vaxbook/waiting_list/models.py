@@ -18,6 +18,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from vaxbook.centres.models import Weekday
+from vaxbook.waiting_list.tokens import offer_token
 
 
 class TimeOfDay(models.TextChoices):
@@ -197,3 +198,8 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return f"Offer {self.pk} ({self.get_status_display()})"
+
+    @property
+    def token(self) -> str:
+        """The signed id its link carries (vaxbook.waiting_list.tokens)."""
+        return offer_token(self.pk)
