@@ -157,6 +157,15 @@ def _described(descriptions: dict[int, str]) -> dict[str, dict[int, dict[str, st
     return {"responses": {status: {"description": text} for status, text in descriptions.items()}}
 
 
+ENTRY_NOT_FOUND = {404: "`not_found`: no such live entry of yours."}
+OFFER_NOT_FOUND = {404: "`not_found`: no such offer of yours."}
+RATE = {429: "`rate_limited`: too many changes from this account or address."}
+INVALID_ENTRY = (
+    "`invalid_entry`: no centre that offers the vaccine, a range reversed, past or too far "
+    "ahead (`detail` says which); `not_eligible`: `detail` says why; `validation_error`."
+)
+
+
 @router.get("/waiting-list", response={200: EntryPage}, summary="Your waiting-list entries")
 @decorate_view(http.private)
 def list_entries(request: HttpRequest) -> EntryPage:
@@ -173,7 +182,8 @@ def list_entries(request: HttpRequest) -> EntryPage:
         {
             409: "`already_waiting`: you wait for this dose already (change that entry); "
             "`already_booked`: you have an appointment for this dose.",
-            422: "`invalid_entry` (`detail` says which part); `not_eligible`; `validation_error`.",
+            422: INVALID_ENTRY,
+            **RATE,
         }
     ),
 )
@@ -197,6 +207,7 @@ def join(request: HttpRequest, payload: JoinIn) -> Status:
     "/waiting-list/{entry_id}",
     response={200: EntryOut, 404: Problem, 422: Problem},
     summary="Change a waiting-list entry",
+    openapi_extra=_described({**ENTRY_NOT_FOUND, 422: INVALID_ENTRY}),
 )
 @decorate_view(http.private)
 def change(request: HttpRequest, entry_id: EntryId, payload: WishIn) -> EntryOut:
@@ -211,6 +222,7 @@ def change(request: HttpRequest, entry_id: EntryId, payload: WishIn) -> EntryOut
     "/waiting-list/{entry_id}/leave",
     response={200: EntryOut, 404: Problem},
     summary="Leave the waiting list",
+    openapi_extra=_described(ENTRY_NOT_FOUND),
 )
 @decorate_view(http.private)
 def leave(request: HttpRequest, entry_id: EntryId) -> EntryOut:
@@ -223,6 +235,7 @@ def leave(request: HttpRequest, entry_id: EntryId) -> EntryOut:
     "/waiting-list/offers/{offer_id}",
     response={200: OfferOut, 404: Problem},
     summary="An offer made to you",
+    openapi_extra=_described(OFFER_NOT_FOUND),
 )
 @decorate_view(http.private)
 def get_offer(request: HttpRequest, offer_id: OfferId) -> OfferOut:
@@ -235,10 +248,12 @@ def get_offer(request: HttpRequest, offer_id: OfferId) -> OfferOut:
     summary="Accept an offer",
     openapi_extra=_described(
         {
+            **OFFER_NOT_FOUND,
             409: "`offer_closed`: accepted already, declined, expired or released "
             "(`detail` says which); `slot_unavailable`: the slot closed meanwhile (the "
             "offer is released); `already_booked`.",
             422: "`not_eligible` (the offer is released).",
+            **RATE,
         }
     ),
 )
@@ -255,6 +270,13 @@ def accept(request: HttpRequest, offer_id: OfferId) -> Status:
     "/waiting-list/offers/{offer_id}/decline",
     response={200: OfferOut, 404: Problem, 409: Problem, 429: Problem},
     summary="Decline an offer",
+    openapi_extra=_described(
+        {
+            **OFFER_NOT_FOUND,
+            409: "`offer_closed`: accepted already, declined, expired or released.",
+            **RATE,
+        }
+    ),
 )
 @decorate_view(http.private)
 def decline(request: HttpRequest, offer_id: OfferId) -> OfferOut:
