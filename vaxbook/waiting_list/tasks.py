@@ -19,9 +19,12 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 SEND_RETRY_DELAY = dt.timedelta(seconds=30)
+# Before the outbox's deliveries (priority 0): a held place is wasted for every minute its
+# offer waits in the queue, a confirmation only arrives later.
+PRIORITY = 10
 
 
-@task()
+@task(priority=PRIORITY)
 def offer_places(slot_ids: list[int], days: list[list[object]]) -> None:
     """Offer the free places of `slot_ids` and of `days` ([centre id, "YYYY-MM-DD"])."""
     from vaxbook.waiting_list import services
@@ -32,7 +35,7 @@ def offer_places(slot_ids: list[int], days: list[list[object]]) -> None:
     )
 
 
-@task()
+@task(priority=PRIORITY)
 def expire_offer(offer_id: str) -> None:
     """Release the offer if it still holds its place at its expiry (run at that time)."""
     from vaxbook.waiting_list import services
@@ -40,7 +43,7 @@ def expire_offer(offer_id: str) -> None:
     services.expire_offers(offer_ids=[uuid.UUID(offer_id)])
 
 
-@task()
+@task(priority=PRIORITY)
 def send_offer(offer_id: str) -> None:
     """Email the offer to its person, unless it no longer holds a place (answered, expired,
     or its person has booked that dose meanwhile, which releases it)."""
