@@ -275,7 +275,9 @@ def answer_until_settled() -> None:
         held = list(Offer.objects.filter(status=OfferStatus.HELD).select_related("person"))
         answered = 0
         for offer in held:
-            choice = offer.person_id % 20  # 14 of 20 accept, 3 decline, 3 let it expire
+            # 14 of 20 accept, 3 decline, 3 let it expire: people of one centre are created
+            # CENTRES apart, so their ids divided by CENTRES run through the choices.
+            choice = (offer.person_id // CENTRES) % 20
             try:
                 if choice < 14:
                     services.accept_offer(person=offer.person, offer_id=offer.pk)

@@ -598,8 +598,8 @@ def _check_eligible(
             refusal = refusal or error
         else:
             return
-    assert refusal is not None  # noqa: S101 (the loop ran at least once)
-    raise refusal
+    if refusal is not None:  # always, as the loop ran at least once
+        raise refusal
 
 
 def _check_wish(wish: Wish, vaccine: Vaccine, now: dt.datetime) -> list[Centre]:
