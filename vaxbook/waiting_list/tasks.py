@@ -20,8 +20,10 @@ logger = logging.getLogger(__name__)
 
 SEND_RETRY_DELAY = dt.timedelta(seconds=30)
 # Before the outbox's deliveries (priority 0): a held place is wasted for every minute its
-# offer waits in the queue, a confirmation only arrives later.
+# offer waits in the queue, a confirmation only arrives later. An offer made is sent before
+# more are made: in a burst, the places freed wait in the queue, not the offers made.
 PRIORITY = 10
+SEND_PRIORITY = 20
 
 
 @task(priority=PRIORITY)
@@ -43,7 +45,7 @@ def expire_offer(offer_id: str) -> None:
     services.expire_offers(offer_ids=[uuid.UUID(offer_id)])
 
 
-@task(priority=PRIORITY)
+@task(priority=SEND_PRIORITY)
 def send_offer(offer_id: str) -> None:
     """Email the offer to its person, unless it no longer holds a place (answered, expired,
     or its person has booked that dose meanwhile, which releases it)."""

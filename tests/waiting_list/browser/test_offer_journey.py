@@ -9,6 +9,7 @@ from django.core import mail
 from django.core.management import call_command
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.browser.conftest import assert_accessible
 from tests.browser.data import booked, clinic, fill_up
 from tests.factories import CitizenFactory
 from vaxbook.accounts.models import User
@@ -48,6 +49,7 @@ def test_a_cancellation_reaches_the_person_waiting_who_books_it_from_the_email(
     expect(page.get_by_role("heading", level=1)).to_have_text("Join the waiting list")
     # The centre and the day come from the page; the person says which dose.
     expect(page.get_by_label(f"{place.centre.name}, Madrid")).to_be_checked()
+    assert_accessible(page)
     page.get_by_role("button", name="Join the waiting list").click()
     expect(page.get_by_role("status")).to_contain_text("You are on the waiting list.")
 
@@ -58,6 +60,7 @@ def test_a_cancellation_reaches_the_person_waiting_who_books_it_from_the_email(
     link = next(line for line in offer_email.body.splitlines() if "/waiting-list/offers/" in line)
 
     page.goto(link.removeprefix(SITE))
+    assert_accessible(page)
     page.get_by_role("button", name="Accept and book this appointment").click()
 
     expect(page.get_by_role("status")).to_contain_text("Appointment booked")
