@@ -13,6 +13,7 @@ from vaxbook.centres.api import router as centres
 from vaxbook.checkin.api import router as staff
 from vaxbook.credentials.api import router as certificates
 from vaxbook.fhir.api import router as fhir
+from vaxbook.waiting_list.api import router as waiting_list
 
 api = VaxbookAPI(
     title="vaxbook API",
@@ -33,3 +34,4 @@ api.add_router("", appointments)
 api.add_router("", staff)
 api.add_router("", certificates)
 api.add_router("", fhir)
+api.add_router("", waiting_list)

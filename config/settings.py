@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "vaxbook.api",
     "vaxbook.audit",
     "vaxbook.waiting_room",
+    "vaxbook.waiting_list",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -277,6 +278,15 @@ WAITING_ROOM_GRACE_SECONDS = int(os.environ.get("WAITING_ROOM_GRACE_SECONDS", "1
 WAITING_ROOM_TARGET_LATENCY_MS = float(os.environ.get("WAITING_ROOM_TARGET_LATENCY_MS", "100"))
 WAITING_ROOM_AUTO_MIN_RATE = int(os.environ.get("WAITING_ROOM_AUTO_MIN_RATE", "60"))
 WAITING_ROOM_AUTO_MAX_RATE = int(os.environ.get("WAITING_ROOM_AUTO_MAX_RATE", "30000"))
+
+# Waiting list (vaxbook.waiting_list, docs/waiting-list.md): how long an offer holds its
+# place for an answer, and the shorter hold for a place whose time is within
+# WAITING_LIST_SHORT_NOTICE_HOURS (offered then only to people who can come at short notice).
+WAITING_LIST_OFFER_MINUTES = int(os.environ.get("WAITING_LIST_OFFER_MINUTES", "30"))
+WAITING_LIST_SHORT_NOTICE_OFFER_MINUTES = int(
+    os.environ.get("WAITING_LIST_SHORT_NOTICE_OFFER_MINUTES", "10")
+)
+WAITING_LIST_SHORT_NOTICE_HOURS = int(os.environ.get("WAITING_LIST_SHORT_NOTICE_HOURS", "3"))
 
 LOGGING = {
     "version": 1,

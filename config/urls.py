@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("vaxbook.checkin.urls")),
     path("", include("vaxbook.management.urls")),
     path("", include("vaxbook.waiting_room.urls")),
+    path("", include("vaxbook.waiting_list.urls")),
 ]
 
 # Under /api/ these answer application/problem+json; elsewhere Django's own pages.

@@ -34,6 +34,13 @@ CONTRACT = {
     ("get", "/api/v1/fhir/$export"),
     ("get", "/api/v1/fhir/{resource_type}.ndjson"),
     ("get", "/api/v1/fhir/{resource_type}/{resource_id}"),
+    ("get", "/api/v1/waiting-list"),
+    ("post", "/api/v1/waiting-list"),
+    ("put", "/api/v1/waiting-list/{entry_id}"),
+    ("post", "/api/v1/waiting-list/{entry_id}/leave"),
+    ("get", "/api/v1/waiting-list/offers/{offer_id}"),
+    ("post", "/api/v1/waiting-list/offers/{offer_id}/accept"),
+    ("post", "/api/v1/waiting-list/offers/{offer_id}/decline"),
 }
 
 

@@ -72,6 +72,10 @@ DOMAIN_STATUS: dict[str, int] = {
     "pass_required": 403,
     "pass_invalid": 403,
     "invalid_ticket": 400,
+    # The waiting list (vaxbook.waiting_list.errors).
+    "invalid_entry": 422,
+    "already_waiting": 409,
+    "offer_closed": 409,
 }
 # A domain error added later without a status here is still a client error, never a 500.
 DEFAULT_DOMAIN_STATUS = 409
@@ -94,6 +98,10 @@ TITLES: dict[str, Promise] = {
     "pass_invalid": gettext_lazy("Invalid waiting-room pass"),
     "invalid_ticket": gettext_lazy("Invalid waiting-room ticket"),
     "waiting_room_unavailable": gettext_lazy("Waiting room unavailable"),
+    # The waiting list.
+    "invalid_entry": gettext_lazy("Invalid waiting-list entry"),
+    "already_waiting": gettext_lazy("Already on the waiting list"),
+    "offer_closed": gettext_lazy("Offer closed"),
     # Authentication.
     "not_authenticated": gettext_lazy("Authentication required"),
     "invalid_token": gettext_lazy("Invalid token"),

@@ -64,6 +64,7 @@ from vaxbook.centres.models import Slot
 from vaxbook.centres.permissions import may_manage
 from vaxbook.notifications.events import Event
 from vaxbook.notifications.services import announce
+from vaxbook.waiting_list import hooks as waiting_list
 
 # A new reference collides with an existing one about once in 10**4 bookings when 10**8
 # appointments exist; the booking is then simply tried again with another reference.
@@ -112,8 +113,43 @@ def book_appointment(
             )
             appointment.person = person
             announce(appointment=appointment, event=Event.BOOKED)
+            if holder.holds_offer:
+                waiting_list.person_booked(person_id=person.pk, dose_numbers=[dose_number])
             if within is not None:
                 within(appointment)
+            return appointment
+
+    return _with_fresh_reference_on_collision(book)
+
+
+def book_held_place(
+    *, person: Citizen, slot_id: int, dose_number: int, within: Within
+) -> Appointment:
+    """Book one dose for `person` in a place of slot `slot_id` that is already taken for
+    them: a waiting-list offer holds it (vaxbook.waiting_list). The slot's counter does not
+    change; `within` must turn the hold into this appointment (a conditional update on the
+    offer) or raise, which rolls everything back. Eligibility and the slot being open are
+    checked as for any booking, under the person lock."""
+    now = timezone.now()
+
+    def book() -> Appointment:
+        with transaction.atomic(durable=True):
+            holder = _lock_person(person.pk, slot_id=slot_id)
+            slot = _bookable(holder.slot, now)
+            eligibility.check_dose(
+                date_of_birth=holder.date_of_birth,
+                vaccine=slot.vaccine,
+                dose_number=dose_number,
+                day=slot.local_date,
+                held=holder.held,
+            )
+            _check_policy(holder, slot, dose_number, now)
+            appointment = _insert_appointment(
+                person_id=person.pk, slot=slot, dose_number=dose_number, now=now
+            )
+            appointment.person = person
+            announce(appointment=appointment, event=Event.BOOKED)
+            within(appointment)
             return appointment
 
     return _with_fresh_reference_on_collision(book)
@@ -175,6 +211,8 @@ def book_both_doses(
             for appointment in booked:
                 appointment.person = person
                 announce(appointment=appointment, event=Event.BOOKED)
+            if holder.holds_offer:
+                waiting_list.person_booked(person_id=person.pk, dose_numbers=[1, 2])
             return booked
 
     return _with_fresh_reference_on_collision(book)
@@ -203,6 +241,7 @@ def cancel_appointment(
         appointment.cancelled_at, appointment.cancellation_reason = now, reason
         _give_back_place(appointment.slot_id)
         availability.slots_changed([appointment.slot])
+        waiting_list.places_freed(slot_ids=[appointment.slot_id])
         appointment.person = person
         announce(appointment=appointment, event=Event.CANCELLED)  # no reason: the person's own
         if within is not None:
@@ -263,6 +302,7 @@ def reschedule_appointment(
             else:
                 _give_back_place(slot_id)
         availability.slots_changed([appointment.slot, new_slot])
+        waiting_list.places_freed(slot_ids=[old_slot_id])
         appointment.person, appointment.slot = person, new_slot
         announce(appointment=appointment, event=Event.RESCHEDULED)
         if within is not None:

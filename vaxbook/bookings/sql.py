@@ -101,11 +101,21 @@ def _slot_query() -> str:
 # lock, though: as of the statement's start it is as fresh as a read before the transaction
 # would be, and the conditional UPDATE that takes the place checks the slot's own row as
 # committed. One statement fewer per booking.
+# Whether the person holds a waiting-list offer (vaxbook.waiting_list): a booking then
+# releases it, and asking here costs the booking no statement of its own. Read as of the
+# statement's start, like the slot: an offer made while this booking waited for the lock is
+# missed here, and released when the person answers it or it expires (or before its email
+# goes: vaxbook.waiting_list.tasks).
+_HOLDS_OFFER = (
+    "EXISTS (SELECT 1 FROM waiting_list_offer o WHERE o.person_id = p.id AND o.status = 'held')"
+)
+
+
 @functools.cache
 def _lock_query(*, with_slot: bool) -> str:
     if with_slot:
         sql = (
-            f"SELECT p.date_of_birth, p.priority_group, {_slot_columns()}"  # noqa: S608 (column names from our models)
+            f"SELECT p.date_of_birth, p.priority_group, {_HOLDS_OFFER}, {_slot_columns()}"  # noqa: S608 (column names from our models)
             " FROM accounts_citizen p"
             " LEFT JOIN centres_slot s ON s.id = %s"
             " LEFT JOIN centres_centre c ON c.id = s.centre_id"
@@ -113,7 +123,10 @@ def _lock_query(*, with_slot: bool) -> str:
             " WHERE p.id = %s"
         )
     else:
-        sql = "SELECT p.date_of_birth, p.priority_group FROM accounts_citizen p WHERE p.id = %s"
+        sql = (
+            f"SELECT p.date_of_birth, p.priority_group, {_HOLDS_OFFER}"  # noqa: S608 (a constant)
+            " FROM accounts_citizen p WHERE p.id = %s"
+        )
     # PostgreSQL; on SQLite, BEGIN IMMEDIATE has already given the transaction the database.
     if connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF p"
@@ -127,6 +140,8 @@ class LockedPerson:
     held: list[HeldDose]
     # The slot asked for with the lock, with its centre and vaccine; None if there is none.
     slot: Slot | None = None
+    # Holds a waiting-list offer (as of the lock statement's start: see _HOLDS_OFFER).
+    holds_offer: bool = False
 
 
 def lock_person(person_id: int, *, slot_id: int | None = None) -> LockedPerson | None:
@@ -152,8 +167,14 @@ def lock_person(person_id: int, *, slot_id: int | None = None) -> LockedPerson |
         )
         for pk, dose, status, vaccinated_at, vaccine_id, starts_at, zone in doses
     ]
-    slot = _slot_of(row[2:]) if with_slot and row[2] is not None else None
-    return LockedPerson(date_of_birth=row[0], priority_group=row[1], held=held, slot=slot)
+    slot = _slot_of(row[3:]) if with_slot and row[3] is not None else None
+    return LockedPerson(
+        date_of_birth=row[0],
+        priority_group=row[1],
+        held=held,
+        slot=slot,
+        holds_offer=bool(row[2]),
+    )
 
 
 def take_place(slot_id: int, now: dt.datetime) -> bool:

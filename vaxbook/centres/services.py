@@ -51,6 +51,7 @@ from vaxbook.centres.models import (
 )
 from vaxbook.centres.permissions import is_administrator, managed_centre_ids, may_manage
 from vaxbook.centres.queries import local_day_bounds
+from vaxbook.waiting_list import hooks as waiting_list
 
 # The reason travels to every person affected (email) and into the appointment's record.
 MAX_REASON_LENGTH = 300
@@ -395,6 +396,7 @@ def change_slot_capacity(
                 booked=booked,
             )
         availability.slots_changed([slot])
+        waiting_list.places_freed(slot_ids=[slot_id])
         record_event(
             actor=staff,
             action=AuditAction.CAPACITY_CHANGE,
@@ -450,6 +452,7 @@ def change_day_capacity(
                 booked=most_booked,
             )
         availability.changed(days=[(centre_id, day)])
+        waiting_list.places_freed(days=[(centre_id, day)])
         record_event(
             actor=staff,
             action=AuditAction.CAPACITY_CHANGE,

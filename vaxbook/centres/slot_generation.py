@@ -33,6 +33,7 @@ from vaxbook.centres.errors import InvalidRange
 from vaxbook.centres.models import Centre, OpeningTemplate, Slot
 from vaxbook.centres.queries import local_day_bounds
 from vaxbook.centres.services import managed_centre
+from vaxbook.waiting_list import hooks as waiting_list
 
 # About three months at a time: enough to plan a campaign's next phase, small enough for
 # one transaction (a large centre: ~25,000 slots) and for a mistyped year to be caught.
@@ -106,7 +107,9 @@ def generate_slots(
             # Counted, not assumed: ignore_conflicts reports nothing, and the unique
             # constraint may have refused some that another writer inserted meanwhile.
             generation.created = in_range.count() - before
-            availability.changed(days={(centre.pk, slot.local_date) for slot in new})
+            new_days = {(centre.pk, slot.local_date) for slot in new}
+            availability.changed(days=new_days)
+            waiting_list.places_freed(days=new_days)
         if not dry_run:
             record_event(
                 actor=staff,

@@ -116,6 +116,7 @@ def _slots_html(centre: Centre, day: dt.date, today: dt.date) -> tuple[SafeStrin
     slots = queries.day_slots(centre=centre, day=day)
     context = {
         "centre": centre,
+        "day": day,
         "slots": slots,
         "previous_day": day - dt.timedelta(days=1) if day > today else None,
         "next_day": day + dt.timedelta(days=1),
