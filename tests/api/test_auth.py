@@ -45,6 +45,7 @@ def test_registering_creates_an_account_that_can_sign_in(anonymous: Api) -> None
         "id": response.body["id"],
         "email": "ada@example.org",
         "citizen": {
+            "id": response.body["citizen"]["id"],
             "full_name": "Ada Lovelace",
             "date_of_birth": "1990-05-17",
             "phone": "",
@@ -55,6 +56,7 @@ def test_registering_creates_an_account_that_can_sign_in(anonymous: Api) -> None
     }
     citizen = Citizen.objects.get(user__email="ada@example.org")
     assert citizen.full_name == "Ada Lovelace"
+    assert response.body["citizen"]["id"] == citizen.pk
     token = sign_in(anonymous, "ada@example.org", "correct horse battery staple")
     assert token.status == 200
 

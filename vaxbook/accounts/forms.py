@@ -203,3 +203,38 @@ class DeleteAccountForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         error_messages={"required": _("Enter your password.")},
     )
+
+
+class PersonForm(forms.Form):
+    """Parses "add a person you book for"; the rules are in accounts.people (and the same
+    form serves the phone line's new record)."""
+
+    full_name = TextField(
+        label=_("Their full name"),
+        max_length=200,
+        error_messages={"required": _("Enter the person's full name.")},
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    date_of_birth = forms.DateField(
+        label=_("Their date of birth"),
+        help_text=_("For example 1948-03-02"),
+        error_messages={
+            "required": _("Enter the person's date of birth."),
+            "invalid": _("Enter a real date, for example 1948-03-02."),
+        },
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}),
+    )
+    phone = TextField(
+        label=_("Their mobile phone (optional)"),
+        max_length=32,
+        required=False,
+        help_text=_("Their confirmation and reminder by text message too."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    email = TextField(
+        label=_("Their email address (optional)"),
+        max_length=254,
+        required=False,
+        help_text=_("Their own copy of each confirmation; you get one in any case."),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from vaxbook.accounts import forms, views
+from vaxbook.accounts import forms, people_views, views
 from vaxbook.core.ratelimit import (
     limit_posts,
     password_reset_limits,
@@ -25,6 +25,7 @@ urlpatterns = [
     path("sign-out/", auth_views.LogoutView.as_view(), name="sign_out"),
     path("account/", views.account, name="account"),
     path("account/details/", views.change_details, name="change_details"),
+    path("account/people/", people_views.people_page, name="people"),
     path("account/data.json", views.data_export, name="data_export"),
     path(
         "account/delete/",

@@ -1,12 +1,14 @@
-"""Reads of appointments for the people they belong to. Object-level rules live here: a
-person reaches only their own appointments, and someone else's looks exactly like a
-missing one."""
+"""Reads of appointments for the people they belong to. Object-level rules live here: an
+account reaches only its holder's appointments and those of the people it books for
+(vaxbook.accounts.people), and anyone else's looks exactly like a missing one."""
 
 import datetime as dt
 import uuid
 from collections.abc import Iterable
 
-from vaxbook.accounts.models import Citizen, User
+from django.db.models import Q
+
+from vaxbook.accounts.models import Citizen, PersonBookedFor, User
 from vaxbook.bookings.errors import AppointmentNotFound
 from vaxbook.bookings.models import LIVE_STATUSES, Appointment, AppointmentStatus
 
@@ -14,10 +16,17 @@ from vaxbook.bookings.models import LIVE_STATUSES, Appointment, AppointmentStatu
 _SHOWN = ("slot__centre", "slot__vaccine", "vaccination__vaccine")
 
 
+def _reachable_by(user: User) -> Q:
+    """The appointments of the account's holder and of the people it books for."""
+    booked_for = PersonBookedFor.objects.filter(booker=user).values("person_id")
+    return Q(person__user=user) | Q(person_id__in=booked_for)
+
+
 def own_appointments(user: User) -> "list[Appointment]":
-    """The user's appointments, soonest first, with what their pages show."""
+    """The appointments the user reaches (their own and their people's), soonest first,
+    with what their pages show."""
     return list(
-        Appointment.objects.filter(person__user=user)
+        Appointment.objects.filter(_reachable_by(user))
         .select_related(*_SHOWN, "person")
         .order_by("slot__starts_at")
     )
@@ -25,7 +34,7 @@ def own_appointments(user: User) -> "list[Appointment]":
 
 def own_appointment(*, user: User, appointment_id: uuid.UUID) -> Appointment:
     appointment = (
-        Appointment.objects.filter(pk=appointment_id, person__user=user)
+        Appointment.objects.filter(_reachable_by(user), pk=appointment_id)
         .select_related(*_SHOWN, "person__user")
         .first()
     )

@@ -30,6 +30,7 @@ transaction, and refuses to run outside one.)
 import datetime as dt
 import uuid
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from django.db import IntegrityError, transaction
@@ -56,6 +57,7 @@ from vaxbook.bookings.models import (
     LOT_NUMBER_MAX_LENGTH,
     Appointment,
     AppointmentStatus,
+    BookingChannel,
     InjectionSite,
     VaccinationRecord,
 )
@@ -77,13 +79,28 @@ REFERENCE_ATTEMPTS = 5
 type Within = Callable[[Appointment], None]
 
 
+@dataclass(frozen=True)
+class OnBehalf:
+    """Who makes a booking for someone else, and through which channel: a relative's
+    account (vaxbook.accounts.people), a phone line agent (vaxbook.accounts.phone_line)."""
+
+    user: User
+    channel: BookingChannel
+
+
 # --- citizens: book, cancel, reschedule -------------------------------------------------
 
 
 def book_appointment(
-    *, person: Citizen, slot_id: int, dose_number: int, within: Within | None = None
+    *,
+    person: Citizen,
+    slot_id: int,
+    dose_number: int,
+    within: Within | None = None,
+    on_behalf: OnBehalf | None = None,
 ) -> Appointment:
-    """Book one dose for `person` in slot `slot_id`. `within`: see Within."""
+    """Book one dose for `person` in slot `slot_id`. `within`: see Within. `on_behalf`:
+    who books when not the person (the caller has checked that they may)."""
     now = timezone.now()
 
     def book() -> Appointment:
@@ -108,7 +125,7 @@ def book_appointment(
             _take_place(slot.pk, now)
             availability.slots_changed([slot])
             appointment = _insert_appointment(
-                person_id=person.pk, slot=slot, dose_number=dose_number, now=now
+                person_id=person.pk, slot=slot, dose_number=dose_number, now=now, by=on_behalf
             )
             appointment.person = person
             announce(appointment=appointment, event=Event.BOOKED)
@@ -125,6 +142,7 @@ def book_both_doses(
     first_slot_id: int,
     second_slot_id: int,
     loaded_first_slot: Slot | None = None,
+    on_behalf: OnBehalf | None = None,
 ) -> tuple[Appointment, Appointment]:
     """Book dose 1 and dose 2 of a two-dose course together: both places or neither.
 
@@ -169,8 +187,12 @@ def book_both_doses(
                 _take_place(slot_id, now)
             availability.slots_changed([first, second])
             booked = (
-                _insert_appointment(person_id=person.pk, slot=first, dose_number=1, now=now),
-                _insert_appointment(person_id=person.pk, slot=second, dose_number=2, now=now),
+                _insert_appointment(
+                    person_id=person.pk, slot=first, dose_number=1, now=now, by=on_behalf
+                ),
+                _insert_appointment(
+                    person_id=person.pk, slot=second, dose_number=2, now=now, by=on_behalf
+                ),
             )
             for appointment in booked:
                 appointment.person = person
@@ -584,7 +606,12 @@ def _give_back_place(slot_id: int) -> None:
 
 
 def _insert_appointment(
-    *, person_id: int, slot: Slot, dose_number: int, now: dt.datetime
+    *,
+    person_id: int,
+    slot: Slot,
+    dose_number: int,
+    now: dt.datetime,
+    by: OnBehalf | None = None,
 ) -> Appointment:
     appointment = Appointment(
         person_id=person_id,
@@ -593,6 +620,8 @@ def _insert_appointment(
         status=AppointmentStatus.BOOKED,
         reference=references.new_reference(),
         created_at=now,
+        channel=BookingChannel.SELF if by is None else by.channel,
+        booked_by_id=None if by is None else by.user.pk,
     )
     sql.insert_appointment(appointment)
     return appointment
