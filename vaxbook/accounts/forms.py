@@ -238,3 +238,34 @@ class PersonForm(forms.Form):
         help_text=_("Their own copy of each confirmation; you get one in any case."),
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
+
+
+class PhoneSearchForm(forms.Form):
+    """The phone line's search: who the caller is, and why the agent acts."""
+
+    full_name = TextField(
+        label=_("Full name (first name and surname)"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"),
+        help_text=_("For example 1948-03-02"),
+        required=False,
+        error_messages={"invalid": _("Enter a real date, for example 1948-03-02.")},
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}),
+    )
+    phone = TextField(
+        label=_("Phone (optional, narrows the search)"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    reason = TextField(
+        label=_("Reason for the call"),
+        max_length=300,
+        help_text=_("For example: caller asks to book dose 1 for herself. Kept in the audit log."),
+        error_messages={"required": _("Say why you act: the caller's request.")},
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
