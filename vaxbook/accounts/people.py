@@ -182,3 +182,33 @@ def person_or_self(*, user: User, person_id: int | None, own: Callable[[], Citiz
         return own()
     own_person = Citizen.objects.filter(user=user, pk=person_id).first()
     return own_person or person_for(booker=user, person_id=person_id)
+
+
+class AmbiguousPerson(DomainError):
+    """Several people share the name and date of birth given (and the phone, if any)."""
+
+    code = "ambiguous_person"
+
+
+def person_at_centre(
+    *, full_name: str, date_of_birth: dt.date, phone: str = "", email: str = ""
+) -> Citizen:
+    """The person standing at the centre, identified by their document's name and date of
+    birth (and phone when two share those): their record, with an account or not, or a
+    new record NOT yet saved, which the walk-in saves with the dose
+    (vaxbook.bookings.services.record_walk_in). ValidationError for bad details;
+    AmbiguousPerson when more than one record matches."""
+    full_name, phone, email = clean_details(
+        full_name=full_name, date_of_birth=date_of_birth, phone=phone, email=email
+    )
+    matches = _named(Citizen.objects.filter(date_of_birth=date_of_birth).order_by("pk"), full_name)
+    if phone and len(matches) > 1:
+        wanted = "".join(c for c in phone if c.isdigit())[-9:]
+        matches = [m for m in matches if "".join(c for c in m.phone if c.isdigit())[-9:] == wanted]
+    if len(matches) > 1:
+        raise AmbiguousPerson(
+            _("Several people have this name and date of birth: add their phone number.")
+        )
+    if matches:
+        return matches[0]
+    return Citizen(full_name=full_name, date_of_birth=date_of_birth, phone=phone, email=email)

@@ -47,6 +47,7 @@ from vaxbook.bookings.errors import (
     AppointmentNotFound,
     InvalidRecord,
     InvalidTransition,
+    NoSpareCapacity,
     NotCancellable,
     NotEligible,
     NotPermitted,
@@ -62,8 +63,9 @@ from vaxbook.bookings.models import (
     VaccinationRecord,
 )
 from vaxbook.centres import availability
-from vaxbook.centres.models import Slot
+from vaxbook.centres.models import Centre, Slot
 from vaxbook.centres.permissions import may_manage
+from vaxbook.centres.queries import local_day_bounds
 from vaxbook.notifications.events import Event
 from vaxbook.notifications.services import announce
 
@@ -454,6 +456,172 @@ def record_no_show(
         detail=detail,
     )
     return True
+
+
+def record_walk_in(
+    *,
+    staff: User,
+    person: Citizen,
+    centre_id: int,
+    vaccine_id: int,
+    dose_number: int,
+    lot_number: str,
+    injection_site: InjectionSite | str = "",
+    over_capacity_reason: str = "",
+    client_address: str | None = None,
+) -> VaccinationRecord:
+    """A dose given now at the centre to `person`, who has no appointment: an appointment
+    through the walk-in channel, checked in and vaccinated at once, with its record and an
+    audit row, in one transaction. Every rule per person holds (eligibility, the campaign
+    policy, one live appointment per dose).
+
+    The place is the day's spare capacity: a free place in one of today's slots of this
+    vaccine at the centre, earliest first (a place in a slot that has passed is lost
+    otherwise). With none left, NoSpareCapacity, unless `over_capacity_reason` is given:
+    the slot running now (else the day's last) then gets one more place, taken at once,
+    so the counters stay true (booked = the appointments holding a place)."""
+    lot_number = lot_number.strip()
+    if not lot_number or len(lot_number) > LOT_NUMBER_MAX_LENGTH:
+        raise InvalidRecord(_("Enter the lot number printed on the vial."))
+    if injection_site not in ("", *InjectionSite.values):
+        raise InvalidRecord(_("Choose where the dose was injected."))
+    over_capacity_reason = " ".join(over_capacity_reason.split())[:300]
+    if not staff.may_at(centre_id, StaffStep.VACCINATE):
+        raise NotPermitted(_("Your role at this centre does not allow this."))
+    now = timezone.now()
+    try:
+        with transaction.atomic(durable=True):
+            return _record_walk_in(
+                staff,
+                person,
+                centre_id,
+                vaccine_id,
+                dose_number,
+                lot_number,
+                injection_site,
+                over_capacity_reason,
+                client_address,
+                now,
+            )
+    except IntegrityError as error:
+        # The new person's record (see below), added by someone else at the same instant.
+        raise AlreadyBooked(_("This person has just been added: search for them again.")) from error
+
+
+def _record_walk_in(
+    staff: User,
+    person: Citizen,
+    centre_id: int,
+    vaccine_id: int,
+    dose_number: int,
+    lot_number: str,
+    injection_site: InjectionSite | str,
+    over_capacity_reason: str,
+    client_address: str | None,
+    now: dt.datetime,
+) -> VaccinationRecord:
+    if person.pk is None:  # a new record (people.person_at_centre): only with the dose
+        person.save()
+    holder = _lock_person(person.pk)
+    day_slots = _walk_in_slots(centre_id, vaccine_id, now)
+    if not day_slots:
+        raise SlotUnavailable(_("This centre has no time for this vaccine today."))
+    day = day_slots[0].local_date
+    eligibility.check_dose(
+        date_of_birth=holder.date_of_birth,
+        vaccine=day_slots[0].vaccine,
+        dose_number=dose_number,
+        day=day,
+        held=holder.held,
+    )
+    eligibility.check_campaign_policy(
+        date_of_birth=holder.date_of_birth,
+        priority_group=holder.priority_group,
+        vaccine=day_slots[0].vaccine,
+        dose_number=dose_number,
+        day=day,
+        now=now,
+    )
+    slot = next(
+        (
+            candidate
+            for candidate in day_slots
+            # Conditional on the counter as committed: a booking may take it meanwhile.
+            if Slot.objects.filter(pk=candidate.pk, booked__lt=F("capacity")).update(
+                booked=F("booked") + 1
+            )
+        ),
+        None,
+    )
+    over_capacity = slot is None
+    if slot is None:
+        if not over_capacity_reason:
+            raise NoSpareCapacity(
+                _(
+                    "No place is left today for this vaccine. Record the dose as over "
+                    "capacity, with the reason."
+                )
+            )
+        started = [candidate for candidate in day_slots if candidate.starts_at <= now]
+        slot = started[-1] if started else day_slots[-1]
+        Slot.objects.filter(pk=slot.pk).update(capacity=F("capacity") + 1, booked=F("booked") + 1)
+    availability.slots_changed([slot])
+    appointment = _insert_appointment(
+        person_id=person.pk,
+        slot=slot,
+        dose_number=dose_number,
+        now=now,
+        by=OnBehalf(user=staff, channel=BookingChannel.WALK_IN),
+    )
+    Appointment.objects.filter(pk=appointment.pk).update(
+        status=AppointmentStatus.VACCINATED,
+        checked_in_at=now,
+        checked_in_by=staff,
+        vaccinated_at=now,
+    )
+    record = VaccinationRecord.objects.create(
+        appointment=appointment,
+        vaccine_id=vaccine_id,
+        lot_number=lot_number,
+        injection_site=injection_site,
+        administered_at=now,
+        administered_by=staff,
+    )
+    record_event(
+        actor=staff,
+        action=AuditAction.WALK_IN,
+        centre_id=centre_id,
+        appointment_id=appointment.pk,
+        outcome=AppointmentStatus.VACCINATED,
+        client_address=client_address,
+        detail={
+            "vaccine_id": vaccine_id,
+            "lot_number": lot_number,
+            "person_id": person.pk,
+            "over_capacity": over_capacity,
+            "reason": over_capacity_reason if over_capacity else "",
+        },
+    )
+    return record
+
+
+def _walk_in_slots(centre_id: int, vaccine_id: int, now: dt.datetime) -> list[Slot]:
+    """Today's open slots of the vaccine at the centre (on its clock), earliest first."""
+    centre = Centre.objects.filter(pk=centre_id, is_active=True).first()
+    if centre is None:
+        return []
+    start, end = local_day_bounds(centre, centre.local_date(now))
+    return list(
+        Slot.objects.select_related("centre", "vaccine")
+        .filter(
+            centre=centre,
+            vaccine_id=vaccine_id,
+            is_open=True,
+            starts_at__gte=start,
+            starts_at__lt=end,
+        )
+        .order_by("starts_at")
+    )
 
 
 # --- centres: closing slots ------------------------------------------------------------
