@@ -37,17 +37,24 @@ def full_slot(centre: Centre) -> Slot:
     return SlotFactory(centre=centre, starts_at=at(10), capacity=2, booked=2)
 
 
-def walk_in(vaccinator: User, centre: Centre, person: Citizen, **extra: object):
-    vaccine_id = Slot.objects.filter(centre=centre).values_list("vaccine_id", flat=True).first()
+def walk_in(
+    vaccinator: User,
+    centre: Centre,
+    person: Citizen,
+    *,
+    dose_number: int = 1,
+    over_capacity_reason: str = "",
+):
+    vaccine_id = Slot.objects.filter(centre=centre).values_list("vaccine_id", flat=True)[0]
     return services.record_walk_in(
         staff=vaccinator,
         person=person,
         centre_id=centre.pk,
         vaccine_id=vaccine_id,
-        dose_number=extra.pop("dose_number", 1),
+        dose_number=dose_number,
         lot_number="FF1234",
         injection_site="left_arm",
-        **extra,
+        over_capacity_reason=over_capacity_reason,
     )
 
 
