@@ -269,3 +269,19 @@ class PhoneSearchForm(forms.Form):
         error_messages={"required": _("Say why you act: the caller's request.")},
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+
+
+class TakeoverForm(forms.Form):
+    code = TextField(
+        label=_("Your code"),
+        max_length=32,
+        help_text=_("10 letters and digits, from the email or text message we sent you."),
+        error_messages={"required": _("Enter the code we sent you.")},
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+            }
+        ),
+    )

@@ -240,3 +240,28 @@ class StaffMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} at {self.centre}"
+
+
+class TakeoverCode(models.Model):
+    """A code sent to a person booked for by others, with which they take over their record
+    with their own account (vaxbook.accounts.takeover). Only its hash is kept: the code
+    itself is derived again from the row for the message (see takeover.code_of)."""
+
+    person = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="takeover_codes")
+    requested_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    nonce = models.CharField(max_length=32, editable=False)
+    code_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("takeover code")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["code_hash"], name="takeover_code_hash_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Takeover of {self.person} ({'used' if self.used_at else 'open'})"

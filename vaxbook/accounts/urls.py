@@ -26,6 +26,12 @@ urlpatterns = [
     path("account/", views.account, name="account"),
     path("account/details/", views.change_details, name="change_details"),
     path("account/people/", people_views.people_page, name="people"),
+    path(
+        "account/people/<int:person_id>/takeover-code/",
+        people_views.send_takeover_code,
+        name="send_takeover_code",
+    ),
+    path("account/take-over/", people_views.take_over, name="take_over"),
     path("staff/phone/", phone_line_views.phone_home, name="phone_home"),
     path("staff/phone/people/new/", phone_line_views.phone_create, name="phone_create"),
     path("staff/phone/people/<int:person_id>/", phone_line_views.phone_person, name="phone_person"),
