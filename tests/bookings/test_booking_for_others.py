@@ -5,16 +5,17 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import LazySettings
 from django.test import Client
 from django.utils import timezone
 
 from tests.api.conftest import Api, token_for
-from tests.factories import CitizenFactory, SlotFactory, VaccineFactory
+from tests.factories import CitizenFactory, SlotFactory, VaccineFactory, staff_at
 from tests.notifications.test_delivery import use_test_settings
 from vaxbook.accounts import people
-from vaxbook.accounts.models import Citizen
-from vaxbook.bookings import services
+from vaxbook.accounts.models import Citizen, StaffRole
+from vaxbook.bookings import queries, services
 from vaxbook.bookings.errors import AlreadyBooked, NotEligible
 from vaxbook.bookings.models import Appointment, AppointmentStatus, BookingChannel
 from vaxbook.centres.models import Slot
@@ -250,3 +251,25 @@ def test_a_second_booker_of_the_same_person_sees_the_first_ones_booking(booker, 
     assert response.status == 409
     assert response.code == "already_booked"
     assert Api(token_for(sibling.user)).get("/appointments").body["count"] == 1
+
+
+def test_the_bookers_next_dose_is_due_whatever_the_relative_holds(booker, mum, slot) -> None:
+    mine = services.book_appointment(person=booker, slot_id=slot.pk, dose_number=1)
+    dose_two_day = slot.starts_at + dt.timedelta(days=30)
+    services.book_appointment(
+        person=mum, slot_id=slot.pk, dose_number=1, on_behalf=for_relative(booker)
+    )
+    services.book_appointment(
+        person=mum,
+        slot_id=SlotFactory(centre=slot.centre, starts_at=dose_two_day).pk,
+        dose_number=2,
+        on_behalf=for_relative(booker),
+    )
+    nurse = staff_at(slot.centre, StaffRole.VACCINATOR)
+    with time_machine.travel(slot.starts_at + dt.timedelta(minutes=5)):
+        services.check_in(appointment_id=mine.pk, staff=nurse)
+        services.record_vaccination(appointment_id=mine.pk, staff=nurse, lot_number="FF1234")
+
+    due = queries.next_doses_due(queries.own_appointments(booker.user))
+
+    assert list(due) == [mine.pk]

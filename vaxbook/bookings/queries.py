@@ -55,18 +55,19 @@ def live_appointment_id(person: Citizen, *, slot_id: int, dose_number: int) -> u
 
 
 def next_doses_due(appointments: Iterable[Appointment]) -> dict[uuid.UUID, dt.date]:
-    """For each given dose (among one person's `appointments`) whose course has a next dose
-    not yet booked, the day from which that next dose may be had: the day the dose was given,
-    in its centre's time zone, plus the vaccine's interval (the rule in eligibility.py)."""
+    """For each given dose (among `appointments`, of one person or of the people one account
+    reaches) whose course has a next dose not yet booked for that person, the day from which
+    that next dose may be had: the day the dose was given, in its centre's time zone, plus
+    the vaccine's interval (the rule in eligibility.py)."""
     appointments = list(appointments)
-    held = {a.dose_number for a in appointments if a.status in LIVE_STATUSES}
+    held = {(a.person_id, a.dose_number) for a in appointments if a.status in LIVE_STATUSES}
     due: dict[uuid.UUID, dt.date] = {}
     for appointment in appointments:
         vaccine = appointment.slot.vaccine
         if (
             appointment.status != AppointmentStatus.VACCINATED
             or appointment.dose_number >= vaccine.doses_in_primary_course
-            or appointment.dose_number + 1 in held
+            or (appointment.person_id, appointment.dose_number + 1) in held
         ):
             continue
         given = appointment.vaccination.administered_at.astimezone(appointment.slot.centre.zone)
