@@ -505,6 +505,8 @@ def record_walk_in(
             )
     except IntegrityError as error:
         # The new person's record (see below), added by someone else at the same instant.
+        if "one_record_per_person" not in (_violated_constraint(error) or str(error)):
+            raise
         raise AlreadyBooked(_("This person has just been added: search for them again.")) from error
 
 
