@@ -7,6 +7,7 @@ the guide (a curl walk-through, the error codes, idempotency, rate limits).
 from ninja import Swagger
 
 from vaxbook.accounts.api import router as accounts
+from vaxbook.accounts.people_api import router as people
 from vaxbook.api.base import VaxbookAPI
 from vaxbook.bookings.api import router as appointments
 from vaxbook.centres.api import router as centres
@@ -30,6 +31,7 @@ api = VaxbookAPI(
 )
 api.add_router("", accounts)
 api.add_router("", centres)
+api.add_router("", people)
 api.add_router("", appointments)
 api.add_router("", staff)
 api.add_router("", certificates)

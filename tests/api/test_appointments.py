@@ -42,6 +42,7 @@ def test_booking_answers_201_with_the_signed_confirmation(citizen: Api, person, 
         "reference": appointment.reference,
         "status": "booked",
         "dose_number": 1,
+        "person_id": person.pk,
         "slot": {
             "id": slot.pk,
             "starts_at": tomorrow_at(10).isoformat(),

@@ -19,6 +19,8 @@ CONTRACT = {
     ("get", "/api/v1/vaccines"),
     ("get", "/api/v1/centres"),
     ("get", "/api/v1/centres/{centre_id}/slots"),
+    ("get", "/api/v1/people"),
+    ("post", "/api/v1/people"),
     ("post", "/api/v1/appointments"),
     ("get", "/api/v1/appointments"),
     ("get", "/api/v1/appointments/{appointment_id}"),

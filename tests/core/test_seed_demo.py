@@ -11,6 +11,7 @@ from time_machine import TimeMachineFixture
 
 from tests.factories import CitizenFactory, UserFactory
 from tests.helpers import CANARY, MADRID
+from vaxbook.accounts import people
 from vaxbook.accounts.models import Citizen, StaffMembership, StaffRole, User
 from vaxbook.bookings.models import Appointment
 from vaxbook.centres.models import Centre, OpeningTemplate, Slot, Vaccine
@@ -88,6 +89,11 @@ def test_demo_accounts_can_sign_in_with_their_roles(time_machine: TimeMachineFix
     assert not nurse.is_staff
     assert admin.is_staff
     assert admin.is_superuser
+    agent = authenticate(email="phone@example.org", password="phone-line-2021")
+    assert isinstance(agent, User)
+    assert agent.is_call_agent
+    assert not agent.is_staff
+    assert [person.full_name for person in people.people_of(ada)] == ["Carmen López García"]
 
 
 def test_slots_cover_five_weeks_in_opening_hours_with_2_to_6_places(
@@ -195,7 +201,7 @@ def test_a_second_run_creates_nothing(time_machine: TimeMachineFixture) -> None:
 
     assert model_counts() == first
     assert first_summary == (
-        f"Created 12 centres, 5 vaccines, {first['templates']} opening templates, 3 accounts, "
+        f"Created 12 centres, 5 vaccines, {first['templates']} opening templates, 4 accounts, "
         f"{first['slots']} slots and {first['appointments']} appointments.\n"
     )
     assert second_summary == (
@@ -331,7 +337,7 @@ def test_an_existing_account_keeps_its_password(time_machine: TimeMachineFixture
     assert authenticate(email="admin@example.org", password="changed-after-the-demo")
 
 
-@pytest.mark.parametrize("email", ["nurse@example.org", "admin@example.org"])
+@pytest.mark.parametrize("email", ["nurse@example.org", "admin@example.org", "phone@example.org"])
 def test_staff_get_the_documented_authenticator_once(
     time_machine: TimeMachineFixture, email: str
 ) -> None:

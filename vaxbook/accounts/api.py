@@ -68,6 +68,7 @@ class TokenOut(Output):
 
 
 class CitizenOut(Output):
+    id: int = Field(description="The person's id: `person_id` of your own appointments.")
     full_name: str
     date_of_birth: dt.date
     phone: str
@@ -102,6 +103,7 @@ class MeOut(Output):
             citizen=None
             if citizen is None
             else CitizenOut(
+                id=citizen.pk,
                 full_name=citizen.full_name,
                 date_of_birth=citizen.date_of_birth,
                 phone=citizen.phone,

@@ -203,3 +203,85 @@ class DeleteAccountForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         error_messages={"required": _("Enter your password.")},
     )
+
+
+class PersonForm(forms.Form):
+    """Parses "add a person you book for"; the rules are in accounts.people (and the same
+    form serves the phone line's new record)."""
+
+    full_name = TextField(
+        label=_("Their full name"),
+        max_length=200,
+        error_messages={"required": _("Enter the person's full name.")},
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    date_of_birth = forms.DateField(
+        label=_("Their date of birth"),
+        help_text=_("For example 1948-03-02"),
+        error_messages={
+            "required": _("Enter the person's date of birth."),
+            "invalid": _("Enter a real date, for example 1948-03-02."),
+        },
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}),
+    )
+    phone = TextField(
+        label=_("Their mobile phone (optional)"),
+        max_length=32,
+        required=False,
+        help_text=_("Their confirmation and reminder by text message too."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    email = TextField(
+        label=_("Their email address (optional)"),
+        max_length=254,
+        required=False,
+        help_text=_("Their own copy of each confirmation; you get one in any case."),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class PhoneSearchForm(forms.Form):
+    """The phone line's search: who the caller is, and why the agent acts."""
+
+    full_name = TextField(
+        label=_("Full name (first name and surname)"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"),
+        help_text=_("For example 1948-03-02"),
+        required=False,
+        error_messages={"invalid": _("Enter a real date, for example 1948-03-02.")},
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}),
+    )
+    phone = TextField(
+        label=_("Phone (optional, narrows the search)"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    reason = TextField(
+        label=_("Reason for the call"),
+        max_length=300,
+        help_text=_("For example: caller asks to book dose 1 for herself. Kept in the audit log."),
+        error_messages={"required": _("Say why you act: the caller's request.")},
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class TakeoverForm(forms.Form):
+    code = TextField(
+        label=_("Your code"),
+        max_length=32,
+        help_text=_("10 letters and digits, from the email or text message we sent you."),
+        error_messages={"required": _("Enter the code we sent you.")},
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+            }
+        ),
+    )

@@ -30,6 +30,12 @@ class UserManager(BaseUserManager["User"]):
         return self.get(email__iexact=username)
 
 
+class AuthorityRole(models.TextChoices):
+    """Roles at the health authority, not tied to a centre."""
+
+    CALL_AGENT = "call_agent", _("Phone line agent")
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """Anyone who signs in: citizens, centre staff and administrators, by email address."""
 
@@ -41,6 +47,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # A role at the health authority itself rather than at a centre (vaxbook.accounts.phone_line).
+    authority_role = models.CharField(
+        _("health authority role"), max_length=16, choices=AuthorityRole.choices, blank=True
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -92,6 +102,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     def may_at(self, centre_id: int, step: "StaffStep") -> bool:
         return step in self.steps_at(centre_id)
 
+    @property
+    def is_call_agent(self) -> bool:
+        return self.is_active and self.authority_role == AuthorityRole.CALL_AGENT
+
 
 class PriorityGroup(models.TextChoices):
     """Groups the campaign may open to before their age does (vaxbook.centres.policy).
@@ -104,12 +118,24 @@ class PriorityGroup(models.TextChoices):
 
 
 class Citizen(models.Model):
-    """The person who is vaccinated: what eligibility and identity checks need."""
+    """The person who is vaccinated: what eligibility and identity checks need.
 
-    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="citizen")
+    Either they sign in themselves (`user`), or they have no account of their own and
+    others book for them: the accounts of PersonBookedFor, or the phone line
+    (vaxbook.accounts.people)."""
+
+    # Typed as always set: the code of an account holder (the citizen of request.user, of a
+    # token) always has one. Code that may meet a person without an account (a person's
+    # appointments, messages, the phone line, check-in) asks `user_id` first.
+    user: "models.OneToOneField[User | None, User]" = models.OneToOneField(  # type: ignore[misc]
+        User, on_delete=models.CASCADE, related_name="citizen", null=True, blank=True
+    )
     full_name = models.CharField(_("full name"), max_length=200)
     date_of_birth = models.DateField(_("date of birth"))
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # For a person without an account of their own: where their confirmations go (an
+    # account holder's go to the account's address).
+    email = models.EmailField(_("email address"), blank=True)
     # Messages (email, SMS) go out in this language.
     language = models.CharField(
         _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
@@ -120,9 +146,59 @@ class Citizen(models.Model):
 
     class Meta:
         verbose_name = _("citizen")
+        constraints: ClassVar = [
+            # One record per person without an account, whoever adds them: two relatives
+            # (or a relative and the phone line) who give the same name, date of birth and
+            # phone or email reach the same record, so the rules per person hold across
+            # them. A person with an account is matched by the account, not here.
+            models.UniqueConstraint(
+                Lower("full_name"),
+                "date_of_birth",
+                "phone",
+                condition=models.Q(user__isnull=True) & ~models.Q(phone=""),
+                name="one_record_per_person_by_phone",
+            ),
+            models.UniqueConstraint(
+                Lower("full_name"),
+                "date_of_birth",
+                Lower("email"),
+                condition=models.Q(user__isnull=True) & ~models.Q(email=""),
+                name="one_record_per_person_by_email",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.full_name
+
+    @property
+    def contact_email(self) -> str:
+        """Where the person's own messages go: their account's address, else the one given
+        for them (possibly none)."""
+        if self.user_id is not None and self.user is not None:
+            return self.user.email
+        return self.email
+
+
+class PersonBookedFor(models.Model):
+    """An account that books for a person without an account of their own (a parent, a
+    person one cares for). A person may have several such accounts (two siblings booking
+    for a parent); the rules per person (vaxbook.bookings.services) hold across them all."""
+
+    booker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="people_booked_for")
+    person = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="bookers")
+    added_at = models.DateTimeField(_("added at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("person booked for")
+        verbose_name_plural = _("people booked for")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["booker", "person"], name="one_link_per_booker_and_person"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booker} books for {self.person}"
 
 
 class StaffRole(models.TextChoices):
@@ -195,3 +271,28 @@ class PendingRegistration(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class TakeoverCode(models.Model):
+    """A code sent to a person booked for by others, with which they take over their record
+    with their own account (vaxbook.accounts.takeover). Only its hash is kept: the code
+    itself is derived again from the row for the message (see takeover.code_of)."""
+
+    person = models.ForeignKey(Citizen, on_delete=models.CASCADE, related_name="takeover_codes")
+    requested_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    nonce = models.CharField(max_length=32, editable=False)
+    code_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("takeover code")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["code_hash"], name="takeover_code_hash_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Takeover of {self.person} ({'used' if self.used_at else 'open'})"

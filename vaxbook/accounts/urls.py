@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from vaxbook.accounts import forms, views
+from vaxbook.accounts import forms, people_views, phone_line_views, views
 from vaxbook.core.ratelimit import (
     limit_posts,
     password_confirmation_limits,
@@ -32,6 +32,36 @@ urlpatterns = [
     path("sign-out/", auth_views.LogoutView.as_view(), name="sign_out"),
     path("account/", views.account, name="account"),
     path("account/details/", views.change_details, name="change_details"),
+    path("account/people/", people_views.people_page, name="people"),
+    path(
+        "account/people/<int:person_id>/takeover-code/",
+        people_views.send_takeover_code,
+        name="send_takeover_code",
+    ),
+    path("account/take-over/", people_views.take_over, name="take_over"),
+    path("staff/phone/", phone_line_views.phone_home, name="phone_home"),
+    path("staff/phone/people/new/", phone_line_views.phone_create, name="phone_create"),
+    path("staff/phone/people/<int:person_id>/", phone_line_views.phone_person, name="phone_person"),
+    path(
+        "staff/phone/people/<int:person_id>/centres/<int:centre_pk>/",
+        phone_line_views.phone_book,
+        name="phone_book",
+    ),
+    path(
+        "staff/phone/appointments/<uuid:appointment_id>/move/",
+        phone_line_views.phone_move,
+        name="phone_move",
+    ),
+    path(
+        "staff/phone/appointments/<uuid:appointment_id>/cancel/",
+        phone_line_views.phone_cancel,
+        name="phone_cancel",
+    ),
+    path(
+        "staff/phone/appointments/<uuid:appointment_id>/letter/",
+        phone_line_views.phone_letter,
+        name="phone_letter",
+    ),
     path("account/data.json", views.data_export, name="data_export"),
     path(
         "account/delete/",

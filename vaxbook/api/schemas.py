@@ -262,6 +262,10 @@ class AppointmentOut(Output):
     reference: str = Field(description="9 characters; people read it as ABC-DEF-GH7.")
     status: str = Field(description="booked, checked_in, vaccinated, cancelled or no_show.")
     dose_number: int
+    person_id: int = Field(
+        description="Whose appointment: your own citizen profile's id (GET /me) or one of "
+        "the people you book for (GET /people)."
+    )
     slot: AppointmentSlot
     centre: CentreOut
     token: str | None = Field(
@@ -278,6 +282,7 @@ class AppointmentOut(Output):
             reference=appointment.reference,
             status=appointment.status,
             dose_number=appointment.dose_number,
+            person_id=appointment.person_id,
             slot=AppointmentSlot(
                 id=slot.pk,
                 starts_at=local(slot.starts_at, centre),

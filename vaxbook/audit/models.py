@@ -38,6 +38,14 @@ class AuditAction(models.TextChoices):
     POLICY_CHANGED = "policy_changed", _("Policy changed")
     # The waiting room of an opening.
     WAITING_ROOM_CHANGED = "waiting_room_changed", _("Waiting room changed")
+    # The phone line (vaxbook.accounts.phone_line) and walk-ins at the centre.
+    PHONE_SEARCH = "phone_search", _("Phone line: person searched")
+    PHONE_RECORD_CREATED = "phone_record_created", _("Phone line: record created")
+    PHONE_BOOKING = "phone_booking", _("Phone line: booked")
+    PHONE_RESCHEDULE = "phone_reschedule", _("Phone line: moved")
+    PHONE_CANCELLATION = "phone_cancellation", _("Phone line: cancelled")
+    PHONE_LETTER = "phone_letter", _("Phone line: letter printed")
+    WALK_IN = "walk_in", _("Walk-in vaccination")
 
 
 class AuditLogIsAppendOnly(Exception):

@@ -15,13 +15,15 @@ from ninja import Field, Query, Router
 from ninja.decorators import decorate_view
 from ninja.params import HeaderEx, P, PathEx
 
-from vaxbook.accounts.models import Citizen
+from vaxbook.accounts import people
+from vaxbook.accounts.models import Citizen, User
 from vaxbook.api import http, idempotency
 from vaxbook.api.auth import bearer, caller, citizen_of
 from vaxbook.api.problems import ApiProblem, Problem
 from vaxbook.api.schemas import AppointmentOut, DoseNumber, Id, Input, Output
 from vaxbook.bookings import queries, services
-from vaxbook.bookings.models import Appointment
+from vaxbook.bookings.errors import AppointmentNotFound
+from vaxbook.bookings.models import Appointment, BookingChannel
 from vaxbook.core import ratelimit
 from vaxbook.core.clients import client_address
 from vaxbook.credentials.qr import qr_svg
@@ -61,6 +63,10 @@ class BookingIn(Input):
     dose_number: DoseNumber = Field(
         description="1 for the first dose; at most the vaccine's number of doses."
     )
+    person_id: Id | None = Field(
+        default=None,
+        description="For one of the people you book for (GET /people); yourself when left out.",
+    )
 
 
 class RescheduleIn(Input):
@@ -72,10 +78,37 @@ class AppointmentPage(Output):
     count: int
 
 
-def _limit(request: HttpRequest, citizen: Citizen) -> None:
-    # While a waiting room is active, every change needs its pass (403 otherwise).
-    require_api_pass(request, citizen.user_id)
-    ratelimit.hit(*ratelimit.booking(client_address(request), citizen.user_id))
+def _limit(request: HttpRequest, user: User) -> None:
+    # While a waiting room is active, every change needs its pass (403 otherwise): the
+    # account's, whichever of its people the change is for.
+    require_api_pass(request, user.pk)
+    ratelimit.hit(*ratelimit.booking(client_address(request), user.pk))
+
+
+def _person_booked(request: HttpRequest, person_id: int | None) -> tuple[Citizen, User]:
+    """Whom a booking is for (the caller, or one of the people they book for), and the
+    account that books."""
+    user = caller(request)
+    person = people.person_or_self(user=user, person_id=person_id, own=lambda: citizen_of(request))
+    return person, user
+
+
+def _on_behalf(person: Citizen, user: User) -> services.OnBehalf | None:
+    if person.user_id == user.pk:
+        return None
+    return services.OnBehalf(user=user, channel=BookingChannel.RELATIVE)
+
+
+def _person_of(request: HttpRequest, appointment_id: uuid.UUID) -> tuple[Citizen, User]:
+    """The person whose appointment this is, among those the caller reaches (404
+    otherwise), and the caller."""
+    user = caller(request)
+    try:
+        appointment = queries.own_appointment(user=user, appointment_id=appointment_id)
+    except AppointmentNotFound:
+        citizen_of(request)  # an account that books for nobody gets 403 citizen_required
+        raise
+    return appointment.person, user
 
 
 def _as_is(appointment: Appointment) -> dict[str, object]:
@@ -99,13 +132,15 @@ def _as_is(appointment: Appointment) -> dict[str, object]:
 )
 @decorate_view(http.private)
 def book(request: HttpRequest, payload: BookingIn, key: IdempotencyKey = None) -> HttpResponse:
-    """Book dose `dose_number` in slot `slot_id`. The answer carries the signed
-    confirmation (`token`) for the QR code; the confirmation email follows."""
-    person = citizen_of(request)
-    _limit(request, person)
+    """Book dose `dose_number` in slot `slot_id`, for yourself or for one of the people you
+    book for (`person_id`). The answer carries the signed confirmation (`token`) for the
+    QR code; the confirmation email follows (to you, and to the person when they have an
+    address)."""
+    person, user = _person_booked(request, payload.person_id)
+    _limit(request, user)
     return idempotency.respond(
         request,
-        user=person.user,
+        user=user,
         key=key,
         payload=payload.model_dump(),
         status=201,
@@ -114,6 +149,7 @@ def book(request: HttpRequest, payload: BookingIn, key: IdempotencyKey = None) -
             slot_id=payload.slot_id,
             dose_number=payload.dose_number,
             within=within,
+            on_behalf=_on_behalf(person, user),
         ),
         render=_as_is,
     )
@@ -122,7 +158,8 @@ def book(request: HttpRequest, payload: BookingIn, key: IdempotencyKey = None) -
 @router.get("/appointments", response={200: AppointmentPage}, summary="Your appointments")
 @decorate_view(http.private)
 def list_appointments(request: HttpRequest, page: Query[http.PageQuery]) -> AppointmentPage:
-    """Your own appointments, soonest first, cancelled ones included."""
+    """Your own appointments and those of the people you book for (`person_id` says whose),
+    soonest first, cancelled ones included."""
     items, count = http.page(queries.own_appointments(caller(request)), page)
     return AppointmentPage(items=[AppointmentOut.of(item) for item in items], count=count)
 
@@ -165,12 +202,13 @@ def get_appointment(request: HttpRequest, appointment_id: AppointmentId) -> Appo
 def cancel(
     request: HttpRequest, appointment_id: AppointmentId, key: IdempotencyKey = None
 ) -> HttpResponse:
-    """Cancel your booked appointment; its place goes back to the slot at once."""
-    person = citizen_of(request)
-    _limit(request, person)
+    """Cancel your booked appointment (or that of a person you book for); its place goes
+    back to the slot at once."""
+    person, user = _person_of(request, appointment_id)
+    _limit(request, user)
     return idempotency.respond(
         request,
-        user=person.user,
+        user=user,
         key=key,
         payload=None,
         status=200,
@@ -214,11 +252,11 @@ def reschedule(
 ) -> HttpResponse:
     """Move your booked appointment to `slot_id`, keeping its reference. All or nothing:
     if the new place cannot be had, the old one is kept."""
-    person = citizen_of(request)
-    _limit(request, person)
+    person, user = _person_of(request, appointment_id)
+    _limit(request, user)
     return idempotency.respond(
         request,
-        user=person.user,
+        user=user,
         key=key,
         payload=payload.model_dump(),
         status=200,

@@ -65,3 +65,10 @@ class NotPermitted(DomainError):
     """The staff member has no role at the appointment's centre that allows this step."""
 
     code = "not_permitted"
+
+
+class NoSpareCapacity(DomainError):
+    """A walk-in finds no free place left today: it may be recorded over capacity, with a
+    reason."""
+
+    code = "no_spare_capacity"

@@ -17,6 +17,15 @@ class AppointmentStatus(models.TextChoices):
     NO_SHOW = "no_show", _("Did not attend")
 
 
+class BookingChannel(models.TextChoices):
+    """How an appointment was made: the reports count them apart."""
+
+    SELF = "self", _("Booked by the person")
+    RELATIVE = "relative", _("Booked by a relative or carer")
+    PHONE_LINE = "phone_line", _("Booked by the phone line")
+    WALK_IN = "walk_in", _("Walk-in at the centre")
+
+
 # Statuses that hold a dose: a second appointment for the same dose is refused while one
 # of these exists (constraint `one_live_appointment_per_person_and_dose`).
 LIVE_STATUSES = (
@@ -61,6 +70,26 @@ class Appointment(models.Model):
         verbose_name=_("checked in by"),
     )
     vaccinated_at = models.DateTimeField(_("vaccinated at"), null=True, blank=True)
+    # db_default: the booking's own INSERT (vaxbook.bookings.sql) names these columns, and
+    # any other raw insert (benchmarks, the demo) gets a person's own booking.
+    channel = models.CharField(
+        _("booked through"),
+        max_length=16,
+        choices=BookingChannel.choices,
+        default=BookingChannel.SELF,
+        db_default=BookingChannel.SELF,
+    )
+    # Who made the appointment when not the person: the relative's account, the phone
+    # line agent, the vaccinator of a walk-in. Emptied if that account is deleted; the
+    # audit log keeps the staff's acts.
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("booked by"),
+    )
 
     class Meta:
         verbose_name = _("appointment")
@@ -77,6 +106,10 @@ class Appointment(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=AppointmentStatus.values),
                 name="appointment_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=BookingChannel.values),
+                name="appointment_channel_known",
             ),
             models.CheckConstraint(
                 condition=~Q(status=AppointmentStatus.CANCELLED) | Q(cancelled_at__isnull=False),

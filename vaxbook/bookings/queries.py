@@ -1,12 +1,14 @@
-"""Reads of appointments for the people they belong to. Object-level rules live here: a
-person reaches only their own appointments, and someone else's looks exactly like a
-missing one."""
+"""Reads of appointments for the people they belong to. Object-level rules live here: an
+account reaches only its holder's appointments and those of the people it books for
+(vaxbook.accounts.people), and anyone else's looks exactly like a missing one."""
 
 import datetime as dt
 import uuid
 from collections.abc import Iterable
 
-from vaxbook.accounts.models import Citizen, User
+from django.db.models import Q
+
+from vaxbook.accounts.models import Citizen, PersonBookedFor, User
 from vaxbook.bookings.errors import AppointmentNotFound
 from vaxbook.bookings.models import LIVE_STATUSES, Appointment, AppointmentStatus
 
@@ -14,10 +16,17 @@ from vaxbook.bookings.models import LIVE_STATUSES, Appointment, AppointmentStatu
 _SHOWN = ("slot__centre", "slot__vaccine", "vaccination__vaccine")
 
 
+def _reachable_by(user: User) -> Q:
+    """The appointments of the account's holder and of the people it books for."""
+    booked_for = PersonBookedFor.objects.filter(booker=user).values("person_id")
+    return Q(person__user=user) | Q(person_id__in=booked_for)
+
+
 def own_appointments(user: User) -> "list[Appointment]":
-    """The user's appointments, soonest first, with what their pages show."""
+    """The appointments the user reaches (their own and their people's), soonest first,
+    with what their pages show."""
     return list(
-        Appointment.objects.filter(person__user=user)
+        Appointment.objects.filter(_reachable_by(user))
         .select_related(*_SHOWN, "person")
         .order_by("slot__starts_at")
     )
@@ -25,7 +34,7 @@ def own_appointments(user: User) -> "list[Appointment]":
 
 def own_appointment(*, user: User, appointment_id: uuid.UUID) -> Appointment:
     appointment = (
-        Appointment.objects.filter(pk=appointment_id, person__user=user)
+        Appointment.objects.filter(_reachable_by(user), pk=appointment_id)
         .select_related(*_SHOWN, "person__user")
         .first()
     )
@@ -46,18 +55,19 @@ def live_appointment_id(person: Citizen, *, slot_id: int, dose_number: int) -> u
 
 
 def next_doses_due(appointments: Iterable[Appointment]) -> dict[uuid.UUID, dt.date]:
-    """For each given dose (among one person's `appointments`) whose course has a next dose
-    not yet booked, the day from which that next dose may be had: the day the dose was given,
-    in its centre's time zone, plus the vaccine's interval (the rule in eligibility.py)."""
+    """For each given dose (among `appointments`, of one person or of the people one account
+    reaches) whose course has a next dose not yet booked for that person, the day from which
+    that next dose may be had: the day the dose was given, in its centre's time zone, plus
+    the vaccine's interval (the rule in eligibility.py)."""
     appointments = list(appointments)
-    held = {a.dose_number for a in appointments if a.status in LIVE_STATUSES}
+    held = {(a.person_id, a.dose_number) for a in appointments if a.status in LIVE_STATUSES}
     due: dict[uuid.UUID, dt.date] = {}
     for appointment in appointments:
         vaccine = appointment.slot.vaccine
         if (
             appointment.status != AppointmentStatus.VACCINATED
             or appointment.dose_number >= vaccine.doses_in_primary_course
-            or appointment.dose_number + 1 in held
+            or (appointment.person_id, appointment.dose_number + 1) in held
         ):
             continue
         given = appointment.vaccination.administered_at.astimezone(appointment.slot.centre.zone)

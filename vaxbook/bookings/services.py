@@ -30,6 +30,7 @@ transaction, and refuses to run outside one.)
 import datetime as dt
 import uuid
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from django.db import IntegrityError, transaction
@@ -46,6 +47,7 @@ from vaxbook.bookings.errors import (
     AppointmentNotFound,
     InvalidRecord,
     InvalidTransition,
+    NoSpareCapacity,
     NotCancellable,
     NotEligible,
     NotPermitted,
@@ -56,12 +58,14 @@ from vaxbook.bookings.models import (
     LOT_NUMBER_MAX_LENGTH,
     Appointment,
     AppointmentStatus,
+    BookingChannel,
     InjectionSite,
     VaccinationRecord,
 )
 from vaxbook.centres import availability
-from vaxbook.centres.models import Slot
+from vaxbook.centres.models import Centre, Slot
 from vaxbook.centres.permissions import may_manage
+from vaxbook.centres.queries import local_day_bounds
 from vaxbook.notifications.events import Event
 from vaxbook.notifications.services import announce
 from vaxbook.waiting_list import hooks as waiting_list
@@ -78,13 +82,28 @@ REFERENCE_ATTEMPTS = 5
 type Within = Callable[[Appointment], None]
 
 
+@dataclass(frozen=True)
+class OnBehalf:
+    """Who makes a booking for someone else, and through which channel: a relative's
+    account (vaxbook.accounts.people), a phone line agent (vaxbook.accounts.phone_line)."""
+
+    user: User
+    channel: BookingChannel
+
+
 # --- citizens: book, cancel, reschedule -------------------------------------------------
 
 
 def book_appointment(
-    *, person: Citizen, slot_id: int, dose_number: int, within: Within | None = None
+    *,
+    person: Citizen,
+    slot_id: int,
+    dose_number: int,
+    within: Within | None = None,
+    on_behalf: OnBehalf | None = None,
 ) -> Appointment:
-    """Book one dose for `person` in slot `slot_id`. `within`: see Within."""
+    """Book one dose for `person` in slot `slot_id`. `within`: see Within. `on_behalf`:
+    who books when not the person (the caller has checked that they may)."""
     now = timezone.now()
 
     def book() -> Appointment:
@@ -109,7 +128,7 @@ def book_appointment(
             _take_place(slot.pk, now)
             availability.slots_changed([slot])
             appointment = _insert_appointment(
-                person_id=person.pk, slot=slot, dose_number=dose_number, now=now
+                person_id=person.pk, slot=slot, dose_number=dose_number, now=now, by=on_behalf
             )
             appointment.person = person
             announce(appointment=appointment, event=Event.BOOKED)
@@ -161,6 +180,7 @@ def book_both_doses(
     first_slot_id: int,
     second_slot_id: int,
     loaded_first_slot: Slot | None = None,
+    on_behalf: OnBehalf | None = None,
 ) -> tuple[Appointment, Appointment]:
     """Book dose 1 and dose 2 of a two-dose course together: both places or neither.
 
@@ -205,8 +225,12 @@ def book_both_doses(
                 _take_place(slot_id, now)
             availability.slots_changed([first, second])
             booked = (
-                _insert_appointment(person_id=person.pk, slot=first, dose_number=1, now=now),
-                _insert_appointment(person_id=person.pk, slot=second, dose_number=2, now=now),
+                _insert_appointment(
+                    person_id=person.pk, slot=first, dose_number=1, now=now, by=on_behalf
+                ),
+                _insert_appointment(
+                    person_id=person.pk, slot=second, dose_number=2, now=now, by=on_behalf
+                ),
             )
             for appointment in booked:
                 appointment.person = person
@@ -474,6 +498,174 @@ def record_no_show(
     return True
 
 
+def record_walk_in(
+    *,
+    staff: User,
+    person: Citizen,
+    centre_id: int,
+    vaccine_id: int,
+    dose_number: int,
+    lot_number: str,
+    injection_site: InjectionSite | str = "",
+    over_capacity_reason: str = "",
+    client_address: str | None = None,
+) -> VaccinationRecord:
+    """A dose given now at the centre to `person`, who has no appointment: an appointment
+    through the walk-in channel, checked in and vaccinated at once, with its record and an
+    audit row, in one transaction. Every rule per person holds (eligibility, the campaign
+    policy, one live appointment per dose).
+
+    The place is the day's spare capacity: a free place in one of today's slots of this
+    vaccine at the centre, earliest first (a place in a slot that has passed is lost
+    otherwise). With none left, NoSpareCapacity, unless `over_capacity_reason` is given:
+    the slot running now (else the day's last) then gets one more place, taken at once,
+    so the counters stay true (booked = the appointments holding a place)."""
+    lot_number = lot_number.strip()
+    if not lot_number or len(lot_number) > LOT_NUMBER_MAX_LENGTH:
+        raise InvalidRecord(_("Enter the lot number printed on the vial."))
+    if injection_site not in ("", *InjectionSite.values):
+        raise InvalidRecord(_("Choose where the dose was injected."))
+    over_capacity_reason = " ".join(over_capacity_reason.split())[:300]
+    if not staff.may_at(centre_id, StaffStep.VACCINATE):
+        raise NotPermitted(_("Your role at this centre does not allow this."))
+    now = timezone.now()
+    try:
+        with transaction.atomic(durable=True):
+            return _record_walk_in(
+                staff,
+                person,
+                centre_id,
+                vaccine_id,
+                dose_number,
+                lot_number,
+                injection_site,
+                over_capacity_reason,
+                client_address,
+                now,
+            )
+    except IntegrityError as error:
+        # The new person's record (see below), added by someone else at the same instant.
+        if "one_record_per_person" not in (_violated_constraint(error) or str(error)):
+            raise
+        raise AlreadyBooked(_("This person has just been added: search for them again.")) from error
+
+
+def _record_walk_in(
+    staff: User,
+    person: Citizen,
+    centre_id: int,
+    vaccine_id: int,
+    dose_number: int,
+    lot_number: str,
+    injection_site: InjectionSite | str,
+    over_capacity_reason: str,
+    client_address: str | None,
+    now: dt.datetime,
+) -> VaccinationRecord:
+    if person.pk is None:  # a new record (people.person_at_centre): only with the dose
+        person.save()
+    holder = _lock_person(person.pk)
+    day_slots = _walk_in_slots(centre_id, vaccine_id, now)
+    if not day_slots:
+        raise SlotUnavailable(_("This centre has no time for this vaccine today."))
+    day = day_slots[0].local_date
+    eligibility.check_dose(
+        date_of_birth=holder.date_of_birth,
+        vaccine=day_slots[0].vaccine,
+        dose_number=dose_number,
+        day=day,
+        held=holder.held,
+    )
+    eligibility.check_campaign_policy(
+        date_of_birth=holder.date_of_birth,
+        priority_group=holder.priority_group,
+        vaccine=day_slots[0].vaccine,
+        dose_number=dose_number,
+        day=day,
+        now=now,
+    )
+    slot = next(
+        (
+            candidate
+            for candidate in day_slots
+            # Conditional on the counter as committed: a booking may take it meanwhile.
+            if Slot.objects.filter(pk=candidate.pk, booked__lt=F("capacity")).update(
+                booked=F("booked") + 1
+            )
+        ),
+        None,
+    )
+    over_capacity = slot is None
+    if slot is None:
+        if not over_capacity_reason:
+            raise NoSpareCapacity(
+                _(
+                    "No place is left today for this vaccine. Record the dose as over "
+                    "capacity, with the reason."
+                )
+            )
+        started = [candidate for candidate in day_slots if candidate.starts_at <= now]
+        slot = started[-1] if started else day_slots[-1]
+        Slot.objects.filter(pk=slot.pk).update(capacity=F("capacity") + 1, booked=F("booked") + 1)
+    availability.slots_changed([slot])
+    appointment = _insert_appointment(
+        person_id=person.pk,
+        slot=slot,
+        dose_number=dose_number,
+        now=now,
+        by=OnBehalf(user=staff, channel=BookingChannel.WALK_IN),
+    )
+    Appointment.objects.filter(pk=appointment.pk).update(
+        status=AppointmentStatus.VACCINATED,
+        checked_in_at=now,
+        checked_in_by=staff,
+        vaccinated_at=now,
+    )
+    record = VaccinationRecord.objects.create(
+        appointment=appointment,
+        vaccine_id=vaccine_id,
+        lot_number=lot_number,
+        injection_site=injection_site,
+        administered_at=now,
+        administered_by=staff,
+    )
+    record_event(
+        actor=staff,
+        action=AuditAction.WALK_IN,
+        centre_id=centre_id,
+        appointment_id=appointment.pk,
+        outcome=AppointmentStatus.VACCINATED,
+        client_address=client_address,
+        detail={
+            "vaccine_id": vaccine_id,
+            "lot_number": lot_number,
+            "person_id": person.pk,
+            "over_capacity": over_capacity,
+            "reason": over_capacity_reason if over_capacity else "",
+        },
+    )
+    return record
+
+
+def _walk_in_slots(centre_id: int, vaccine_id: int, now: dt.datetime) -> list[Slot]:
+    """Today's open slots of the vaccine at the centre (on its clock), earliest first."""
+    centre = Centre.objects.filter(pk=centre_id, is_active=True).first()
+    if centre is None:
+        return []
+    start, end = local_day_bounds(centre, centre.local_date(now))
+    return list(
+        Slot.objects.select_related("centre", "vaccine")
+        .filter(
+            centre=centre,
+            vaccine_id=vaccine_id,
+            is_open=True,
+            starts_at__gte=start,
+            starts_at__lt=end,
+        )
+        .order_by("starts_at")
+    )
+
+
 # --- centres: closing slots ------------------------------------------------------------
 
 
@@ -624,7 +816,12 @@ def _give_back_place(slot_id: int) -> None:
 
 
 def _insert_appointment(
-    *, person_id: int, slot: Slot, dose_number: int, now: dt.datetime
+    *,
+    person_id: int,
+    slot: Slot,
+    dose_number: int,
+    now: dt.datetime,
+    by: OnBehalf | None = None,
 ) -> Appointment:
     appointment = Appointment(
         person_id=person_id,
@@ -633,6 +830,8 @@ def _insert_appointment(
         status=AppointmentStatus.BOOKED,
         reference=references.new_reference(),
         created_at=now,
+        channel=BookingChannel.SELF if by is None else by.channel,
+        booked_by_id=None if by is None else by.user.pk,
     )
     sql.insert_appointment(appointment)
     return appointment

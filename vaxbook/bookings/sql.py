@@ -55,8 +55,8 @@ _GIVE_BACK_PLACE = """
 _INSERT_APPOINTMENT = """
     INSERT INTO bookings_appointment
            (id, person_id, slot_id, dose_number, status, reference, created_at,
-            cancellation_reason)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, '')
+            cancellation_reason, channel, booked_by_id)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, '', %s, %s)
 """
 
 
@@ -209,6 +209,8 @@ def insert_appointment(appointment: Appointment) -> None:
                 appointment.status,
                 appointment.reference,
                 connection.ops.adapt_datetimefield_value(appointment.created_at),
+                appointment.channel,
+                appointment.booked_by_id,
             ],
         )
     appointment._state.adding = False

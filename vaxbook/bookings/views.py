@@ -12,16 +12,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from vaxbook.accounts import people
 from vaxbook.accounts.current import signed_in_user
 from vaxbook.accounts.models import Citizen
 from vaxbook.bookings import eligibility_check, queries, services
 from vaxbook.bookings.errors import AlreadyBooked, AppointmentNotFound, SlotFull, SlotUnavailable
 from vaxbook.bookings.forms import EligibilityCheckForm, initial_for
-from vaxbook.bookings.models import Appointment, AppointmentStatus
+from vaxbook.bookings.models import Appointment, AppointmentStatus, BookingChannel
 from vaxbook.centres import queries as centre_queries
 from vaxbook.centres.models import Centre, Slot
 from vaxbook.core.errors import DomainError
@@ -63,11 +65,14 @@ def appointment_detail(request: HttpRequest, appointment_id: uuid.UUID) -> HttpR
         # and the certificate of this dose, made now (nothing is stored at the dose).
         due = queries.next_doses_due(queries.own_appointments(signed_in_user(request)))
         context["next_dose_from"] = due.get(appointment.pk)
-        with contextlib.suppress(
-            health_card.CertificateNotFound, health_card.CertificateUnavailable
-        ):
-            card = health_card.own_card(user=appointment.person.user, appointment_id=appointment.pk)
-            context["certificate_qr"] = certificate_qr_svg(card.qr_text)
+        if appointment.person.user is not None:
+            with contextlib.suppress(
+                health_card.CertificateNotFound, health_card.CertificateUnavailable
+            ):
+                card = health_card.own_card(
+                    user=appointment.person.user, appointment_id=appointment.pk
+                )
+                context["certificate_qr"] = certificate_qr_svg(card.qr_text)
     elif appointment.is_live:
         context["qr"] = qr_svg(issue_token(appointment))
     return render(request, "bookings/appointment_detail.html", context)
@@ -102,24 +107,29 @@ def appointment_calendar(request: HttpRequest, appointment_id: uuid.UUID) -> Htt
 @login_required
 @limit_posts(booking_limits)
 def book(request: HttpRequest, slot_id: int) -> HttpResponse:
-    """Check your answers (GET), then one POST that books through the booking service."""
-    person = _citizen(request)
+    """Check your answers (GET), then one POST that books through the booking service. An
+    account that books for other people (vaxbook.accounts.people) chooses whom for."""
+    person = _person(request)
     slot = get_object_or_404(Slot.objects.select_related("centre", "vaccine"), pk=slot_id)
     doses = range(1, slot.vaccine.doses_in_primary_course + 1)
+    choices = people.bookable_by(signed_in_user(request))
+    page = {"slot": slot, "doses": doses, "person": person, "choices": choices}
     if request.method == "GET":
-        return render(request, "bookings/book.html", {"slot": slot, "doses": doses})
+        return render(request, "bookings/book.html", page)
     if request.POST.get("dose_number") == "both" and len(doses) >= 2:
-        return redirect("book_both", slot_id=slot.pk)
+        return redirect(f"{reverse('book_both', args=[slot.pk])}?person={person.pk}")
     try:
         dose_number = int(request.POST.get("dose_number", ""))
     except ValueError:
         dose_number = 0
     if dose_number not in doses:
-        context = {"slot": slot, "doses": doses, "error": True}
-        return render(request, "bookings/book.html", context, status=400)
+        return render(request, "bookings/book.html", {**page, "error": True}, status=400)
     try:
         appointment = services.book_appointment(
-            person=person, slot_id=slot.pk, dose_number=dose_number
+            person=person,
+            slot_id=slot.pk,
+            dose_number=dose_number,
+            on_behalf=_on_behalf(request, person),
         )
     except AlreadyBooked as error:
         # A second click on "Confirm" lands on what the first one booked.
@@ -157,6 +167,30 @@ def _citizen(request: HttpRequest) -> Citizen:
         raise PermissionDenied from None
 
 
+def _person(request: HttpRequest) -> Citizen:
+    """Whom the booking is for: `person` of the form or the address (one of the people the
+    account books for, or the account holder), the account holder when not given. Anyone
+    else: 404, as for a missing person."""
+    raw = request.POST.get("person") or request.GET.get("person") or ""
+    try:
+        person_id = int(raw) if raw else None
+    except ValueError:
+        raise Http404 from None
+    try:
+        return people.person_or_self(
+            user=signed_in_user(request), person_id=person_id, own=lambda: _citizen(request)
+        )
+    except people.PersonNotFound:
+        raise Http404 from None
+
+
+def _on_behalf(request: HttpRequest, person: Citizen) -> services.OnBehalf | None:
+    user = signed_in_user(request)
+    if person.user_id == user.pk:
+        return None
+    return services.OnBehalf(user=user, channel=BookingChannel.RELATIVE)
+
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
@@ -165,7 +199,7 @@ def cancel(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     if request.method == "GET":
         return render(request, "bookings/cancel.html", {"appointment": appointment})
     try:
-        services.cancel_appointment(person=_citizen(request), appointment_id=appointment.pk)
+        services.cancel_appointment(person=appointment.person, appointment_id=appointment.pk)
     except DomainError as error:
         context = {"appointment": appointment, "error": error}
         return render(request, "bookings/cancel.html", context, status=409)
@@ -205,7 +239,7 @@ def reschedule(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
         return redirect("appointment", appointment_id=appointment.pk)
     try:
         services.reschedule_appointment(
-            person=_citizen(request), appointment_id=appointment.pk, new_slot_id=new_slot_id
+            person=appointment.person, appointment_id=appointment.pk, new_slot_id=new_slot_id
         )
     except DomainError as error:
         context["error"] = error
@@ -247,7 +281,7 @@ def _day_from(request: HttpRequest, centre: Centre, *, default: dt.date) -> dt.d
 def book_both(request: HttpRequest, slot_id: int) -> HttpResponse:
     """Dose 2 with dose 1 in `slot_id`: the day proposed at the vaccine's interval at the
     same centre, changeable; one POST books both places or neither."""
-    person = _citizen(request)
+    person = _person(request)
     first = get_object_or_404(Slot.objects.select_related("centre", "vaccine"), pk=slot_id)
     interval = dt.timedelta(days=first.vaccine.minimum_days_between_doses)
     day = _day_from(request, first.centre, default=first.local_date + interval)
@@ -263,6 +297,8 @@ def book_both(request: HttpRequest, slot_id: int) -> HttpResponse:
             "previous_day": day - dt.timedelta(days=1),
             "next_day": day + dt.timedelta(days=1),
             "error": error,
+            "person": person,
+            "person_query": f"&person={person.pk}",
             **centre_queries.when_none_free(
                 centre=first.centre, day=day, slots=slots, vaccine_id=first.vaccine_id
             ),
@@ -281,6 +317,7 @@ def book_both(request: HttpRequest, slot_id: int) -> HttpResponse:
             first_slot_id=first.pk,
             second_slot_id=second_slot_id,
             loaded_first_slot=first,
+            on_behalf=_on_behalf(request, person),
         )
     except AlreadyBooked as error:
         # A second click on "Book both doses" lands on what the first one booked.

@@ -11,7 +11,9 @@ What the figures mean, for the slots of a centre's local day:
 - vaccinated: appointments with the dose given;
 - no-shows: appointments marked as missed; no-show rate: no-shows / (checked in +
   no-shows), the share missed of the appointments whose outcome is known;
-- cancellations: appointments cancelled, by the person or by the centre.
+- cancellations: appointments cancelled, by the person or by the centre;
+- by channel (channel_counts): appointments not cancelled, by how they were made: by the
+  person, by a relative's account, by the phone line, or a walk-in recorded at the centre.
 """
 
 import datetime as dt
@@ -25,7 +27,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from vaxbook.bookings.models import AppointmentStatus
+from vaxbook.bookings.models import AppointmentStatus, BookingChannel
 from vaxbook.centres.errors import InvalidRange, NotPermitted
 from vaxbook.centres.models import Centre, Slot
 from vaxbook.centres.permissions import is_administrator
@@ -151,6 +153,51 @@ def figures(
     ]
     # Reports may lag the primary by the replica's bound (vaxbook.core.db_router).
     return _rows(sql, params, grouping, db_router.replica_or_primary())
+
+
+_CHANNELS = """
+    SELECT a.channel, COUNT(*)
+      FROM bookings_appointment a
+      JOIN centres_slot s ON s.id = a.slot_id
+      JOIN centres_centre c ON c.id = s.centre_id
+     WHERE s.starts_at >= %s AND s.starts_at < %s {centres}
+       AND {local_day} >= %s AND {local_day} <= %s
+       AND a.status <> '{cancelled}'
+     GROUP BY a.channel
+"""
+
+
+def channel_counts(
+    *, user: Any, first_day: dt.date, last_day: dt.date, centre_id: int | None = None
+) -> dict[str, int]:
+    """Appointments not cancelled in the slots of local days `first_day`..`last_day`, by
+    channel (every BookingChannel, 0 when none), for one centre or all, as figures()."""
+    centre_ids = _centres_in_scope(user, centre_id)
+    _check_range(first_day, last_day)
+    start = dt.datetime.combine(first_day - dt.timedelta(days=1), dt.time(0), tzinfo=dt.UTC)
+    end = dt.datetime.combine(last_day + dt.timedelta(days=2), dt.time(0), tzinfo=dt.UTC)
+    centre_filter, centre_params = "", []
+    if centre_ids is not None:
+        centre_filter = f"AND s.centre_id IN ({', '.join(['%s'] * len(centre_ids))})"
+        centre_params = list(centre_ids)
+    sql = _CHANNELS.format(
+        centres=centre_filter,
+        local_day=_local_day_sql(),
+        cancelled=AppointmentStatus.CANCELLED.value,
+    )
+    params = [
+        connection.ops.adapt_datetimefield_value(start),
+        connection.ops.adapt_datetimefield_value(end),
+        *centre_params,
+        connection.ops.adapt_datefield_value(first_day),
+        connection.ops.adapt_datefield_value(last_day),
+    ]
+    counts = dict.fromkeys(BookingChannel.values, 0)
+    with connections[db_router.replica_or_primary()].cursor() as cursor:
+        cursor.execute(sql, params)
+        for channel, count in cursor.fetchall():
+            counts[channel] = int(count)
+    return counts
 
 
 def chart_days(

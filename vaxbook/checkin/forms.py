@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -153,3 +155,81 @@ class VaccinationForm(forms.Form):
         error_messages={"invalid": _("Enter a real date and time, for example 2021-05-17 10:30.")},
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
+
+
+class WalkInForm(forms.Form):
+    """A dose given to a person without an appointment; the rules are in
+    vaxbook.bookings.services.record_walk_in."""
+
+    full_name = TextField(
+        label=_("Full name, as on their identity document"),
+        max_length=200,
+        error_messages={"required": _("Enter the person's full name.")},
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"),
+        help_text=_("For example 1948-03-02"),
+        error_messages={
+            "required": _("Enter the person's date of birth."),
+            "invalid": _("Enter a real date, for example 1948-03-02."),
+        },
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}),
+    )
+    phone = TextField(
+        label=_("Phone (optional)"),
+        max_length=32,
+        required=False,
+        help_text=_("Needed only when two people share the name and date of birth."),
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+    )
+    vaccine = forms.TypedChoiceField(
+        label=_("Vaccine"),
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose the vaccine given."),
+            "invalid_choice": _("Choose the vaccine given."),
+        },
+    )
+    dose_number = forms.TypedChoiceField(
+        label=_("Dose"),
+        coerce=int,
+        choices=[(1, "1"), (2, "2"), (3, "3")],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose which dose this is."),
+            "invalid_choice": _("Choose which dose this is."),
+        },
+    )
+    lot_number = TextField(
+        label=_("Lot number"),
+        max_length=LOT_NUMBER_MAX_LENGTH,
+        help_text=_("As printed on the vial."),
+        error_messages={"required": _("Enter the lot number printed on the vial.")},
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
+    injection_site = forms.ChoiceField(
+        label=_("Injection site"),
+        choices=InjectionSite.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose where the dose was injected."),
+            "invalid_choice": _("Choose where the dose was injected."),
+        },
+    )
+    over_capacity_reason = TextField(
+        label=_("Reason, if no place is left today (optional)"),
+        max_length=300,
+        required=False,
+        help_text=_(
+            "Only when the day is full: the dose is then recorded over capacity, with this reason."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: Any, vaccines: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["vaccine"].choices = vaccines  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@ from django.urls import path
 
 from vaxbook.accounts import staff
 from vaxbook.audit import views as audit_views
-from vaxbook.checkin import offline, views
+from vaxbook.checkin import offline, views, walk_in_views
 
 urlpatterns = [
     path("staff/", staff.staff_home, name="staff_home"),
@@ -13,6 +13,9 @@ urlpatterns = [
     path("staff/centres/<int:centre_id>/check-in/", views.check_in_page, name="staff_check_in"),
     path("staff/centres/<int:centre_id>/day/", views.day_page, name="staff_day"),
     path("staff/centres/<int:centre_id>/day/no-shows/", views.no_shows_page, name="staff_no_shows"),
+    path(
+        "staff/centres/<int:centre_id>/walk-in/", walk_in_views.walk_in_page, name="staff_walk_in"
+    ),
     path(
         "staff/centres/<int:centre_id>/appointments/<uuid:appointment_id>/vaccination/",
         views.record_dose_page,

@@ -31,6 +31,7 @@ from vaxbook.accounts import enrolment
 from vaxbook.accounts.current import signed_in_user
 from vaxbook.accounts.models import User
 from vaxbook.accounts.staff import staff_required
+from vaxbook.bookings.models import BookingChannel
 from vaxbook.centres import reports, services, slot_generation
 from vaxbook.centres.errors import (
     CapacityBelowBooked,
@@ -602,6 +603,12 @@ def _render_report(request: HttpRequest, centre: Centre | None) -> HttpResponse:
             )
             if row.centre_id in names
         ]
+    by_channel = reports.channel_counts(
+        user=user,
+        first_day=today - dt.timedelta(days=reports.CHART_DAYS),
+        last_day=today + dt.timedelta(days=reports.CHART_DAYS - 1),
+        centre_id=centre_id,
+    )
     csv_form = DayRangeForm(
         initial={"first_day": today - dt.timedelta(days=364), "last_day": today},
     )
@@ -613,6 +620,9 @@ def _render_report(request: HttpRequest, centre: Centre | None) -> HttpResponse:
             "today": today,
             "days": days,
             "by_centre": by_centre,
+            "by_channel": [
+                (BookingChannel(channel).label, count) for channel, count in by_channel.items()
+            ],
             "utilisation_chart": charts.utilisation_chart(coming),
             "no_show_chart": charts.no_show_chart(past),
             "csv_form": csv_form,

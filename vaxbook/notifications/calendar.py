@@ -68,7 +68,8 @@ def appointment_ics(appointment: Appointment, *, cancelled: bool = False) -> byt
         # iTIP (RFC 5546) REQUEST and CANCEL need an organizer and the attendee, or mail
         # clients do not offer to add, update or remove the entry.
         event.add("organizer", _organizer())
-        event.add("attendee", _attendee(appointment))
+        if appointment.person.contact_email:  # a person booked for may have no address
+            event.add("attendee", _attendee(appointment))
         if not cancelled:
             event.add_component(
                 Alarm.new_display(
@@ -130,10 +131,10 @@ def _organizer() -> vCalAddress:
 
 
 def _attendee(appointment: Appointment) -> vCalAddress:
-    attendee = vCalAddress(f"mailto:{appointment.person.user.email}")
+    attendee = vCalAddress(f"mailto:{appointment.person.contact_email}")
     attendee.params["CN"] = vText(appointment.person.full_name)
     attendee.params["ROLE"] = vText("REQ-PARTICIPANT")
-    # The person booked it themselves: nothing to answer.
+    # Booked already, by the person or for them: nothing to answer.
     attendee.params["PARTSTAT"] = vText("ACCEPTED")
     attendee.params["RSVP"] = vText("FALSE")
     return attendee

@@ -23,6 +23,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from vaxbook.accounts.models import User
 from vaxbook.bookings.models import LIVE_STATUSES, Appointment
 from vaxbook.credentials.qr import qr_png
 from vaxbook.credentials.tokens import issue_token
@@ -83,6 +84,15 @@ class InlineImage:
     subtype: str = "png"
 
 
+def recipients(appointment: Appointment) -> list[str]:
+    """Who is emailed about an appointment: the person (their account's address, or the one
+    given for them) and every account that books for them (vaxbook.accounts.people)."""
+    person = appointment.person
+    bookers = User.objects.filter(people_booked_for__person=person).order_by("pk")
+    addresses = [person.contact_email, *bookers.values_list("email", flat=True)]
+    return list(dict.fromkeys(address for address in addresses if address))
+
+
 def render_email(*, appointment: Appointment, event: Event, reason: str = "") -> AppointmentEmail:
     """The email announcing `event` to the appointment's person, ready to send.
 
@@ -111,7 +121,7 @@ def render_email(*, appointment: Appointment, event: Event, reason: str = "") ->
     message = AppointmentEmail(
         subject=subject,
         body=text,
-        to=[appointment.person.user.email],
+        to=recipients(appointment),
         headers={
             # RFC 3834: tells vacation responders and mailing list software not to answer.
             "Auto-Submitted": "auto-generated",

@@ -17,7 +17,15 @@ from django.db import models, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from vaxbook.accounts.models import Citizen, StaffMembership, StaffRole, User
+from vaxbook.accounts import people
+from vaxbook.accounts.models import (
+    AuthorityRole,
+    Citizen,
+    PersonBookedFor,
+    StaffMembership,
+    StaffRole,
+    User,
+)
 from vaxbook.bookings.models import Appointment, AppointmentStatus, VaccinationRecord
 from vaxbook.bookings.references import new_reference
 from vaxbook.centres.models import Centre, OpeningTemplate, Slot, Vaccine
@@ -239,6 +247,13 @@ CITIZEN_EMAIL, CITIZEN_PASSWORD = "ada@example.org", "vaccinate-me-2021"
 NURSE_EMAIL, NURSE_PASSWORD = "nurse@example.org", "check-in-2021"
 NURSE_TOTP_SECRET = "JBSWY3DPEHPK3PXP"  # noqa: S105 (base32, a documented demo secret)
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.org", "admin-2021"
+PHONE_AGENT_EMAIL, PHONE_AGENT_PASSWORD = "phone@example.org", "phone-line-2021"
+# The demo citizen books for her mother, whom the phone line can find too.
+RELATIVE: dict[str, Any] = {
+    "full_name": "Carmen López García",
+    "date_of_birth": dt.date(1948, 3, 2),
+    "phone": "+34 600 000 123",
+}
 
 
 class Command(BaseCommand):
@@ -373,6 +388,20 @@ def seed_accounts(*, nurse_centre: Centre) -> int:
         name="Demo authenticator",
         defaults={"key": base64.b32decode(NURSE_TOTP_SECRET).hex(), "confirmed": True},
     )
+
+    # The health authority's phone line (vaxbook.accounts.phone_line): the same secret.
+    agent_user, created = _user_if_missing(
+        PHONE_AGENT_EMAIL, PHONE_AGENT_PASSWORD, authority_role=AuthorityRole.CALL_AGENT
+    )
+    created_count += created
+    TOTPDevice.objects.get_or_create(
+        user=agent_user,
+        name="Demo authenticator",
+        defaults={"key": base64.b32decode(NURSE_TOTP_SECRET).hex(), "confirmed": True},
+    )
+
+    relative = people.find_without_account(**RELATIVE) or Citizen.objects.create(**RELATIVE)
+    PersonBookedFor.objects.get_or_create(booker=citizen_user, person=relative)
     return created_count
 
 
