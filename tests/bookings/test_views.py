@@ -3,6 +3,7 @@ import uuid
 
 import pytest
 from django.test import Client
+from icalendar import Calendar
 
 from tests.factories import CitizenFactory, SlotFactory, UserFactory
 from vaxbook.bookings import services
@@ -50,6 +51,10 @@ def test_calendar_entry_downloads_as_ics(appointment):
     assert response["Content-Type"] == "text/calendar"
     assert b"BEGIN:VCALENDAR" in response.content
     assert "attachment" in response["Content-Disposition"]
+    # A file to import, not an invitation that asks the person to answer themselves.
+    calendar = Calendar.from_ical(response.content)
+    assert calendar["METHOD"] == "PUBLISH"
+    assert "ATTENDEE" not in calendar.events[0]
 
 
 @pytest.mark.parametrize("suffix", ["", "qr.svg", "calendar.ics"])
