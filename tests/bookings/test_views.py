@@ -32,7 +32,8 @@ def test_confirmation_shows_reference_local_time_and_a_qr_of_the_signed_token(ap
     page = response.text
     assert appointment.display_reference in page
     assert "Hospital Doctor Negrín" in page
-    assert "Atlantic/Canary" in page
+    assert "(Canary Islands time)" in page
+    assert "Atlantic/Canary" not in page
     assert "<svg" in page
 
 
