@@ -6,7 +6,7 @@ in Spanish as in English."""
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.conf import settings
@@ -60,7 +60,7 @@ def locale(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def new_context(browser: Browser, live_server) -> Callable[..., BrowserContext]:
+def new_context(browser: Browser, live_server) -> Iterator[Callable[..., BrowserContext]]:
     """A browser context of a size and language, with JavaScript or without."""
     made: list[BrowserContext] = []
 
@@ -207,9 +207,10 @@ def test_the_day_list_is_a_card_per_appointment_on_a_phone_with_its_buttons_on_s
     expect(rows).to_have_count(3)
     assert_nothing_overflows(page)
     # Cards: one under the other, each as wide as the column (no table row of seven cells).
-    boxes = [rows.nth(i).bounding_box() for i in range(3)]
-    assert all(box and box["width"] <= PHONE["width"] for box in boxes)
-    assert boxes[0]["y"] + boxes[0]["height"] <= boxes[1]["y"]  # type: ignore[index]
+    boxes = [box for box in (rows.nth(i).bounding_box() for i in range(3)) if box]
+    assert len(boxes) == 3
+    assert all(box["width"] <= PHONE["width"] for box in boxes)
+    assert boxes[0]["y"] + boxes[0]["height"] <= boxes[1]["y"]
 
     check_ins = page.locator(".day-list-action button")
     check_in = "Check in" if locale == "en-GB" else "Registrar la llegada"
