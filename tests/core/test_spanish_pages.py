@@ -64,7 +64,7 @@ def test_centre_search_in_spanish(spanish: Client) -> None:
 def test_centre_day_in_spanish(spanish: Client) -> None:
     slot = SlotFactory()
     html = page(spanish, f"/centres/{slot.centre.pk}/?date={slot.local_date.isoformat()}")
-    assert "Las horas son las locales del centro (Europe/Madrid)." in html
+    assert "Las horas son las locales del centro (hora peninsular)." in html
     assert "Plazas libres" in html
     assert "Reservar" in html
     assert "Día siguiente" in html
