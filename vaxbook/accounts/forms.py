@@ -179,7 +179,8 @@ class DetailsForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
     language = forms.ChoiceField(
-        label=_("Language of your emails and text messages"),
+        label=_("Your language"),
+        help_text=_("For these pages wherever you sign in, your emails and text messages."),
         choices=settings.LANGUAGES,
         widget=forms.RadioSelect,
         error_messages={"invalid_choice": _("Choose a language from the list.")},
