@@ -1,11 +1,17 @@
 """The language a person chooses is kept on their account and applies wherever they sign in."""
 
+import datetime as dt
+import re
+
 import pytest
 from django.conf import settings
+from django.core import mail
+from django.core.management import call_command
 from django.test import Client
 
 from tests.factories import CitizenFactory, UserFactory
 from tests.staff_clients import verified_client
+from vaxbook.accounts import registration
 from vaxbook.accounts.models import Citizen
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +95,26 @@ def test_a_language_the_site_does_not_offer_is_not_kept() -> None:
 
     citizen.refresh_from_db()
     assert citizen.language == "es"
+
+
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection
+def test_the_emailed_registration_link_opened_on_another_device_speaks_the_language(
+    settings,
+) -> None:
+    registration.request_registration(
+        email="lucia@example.org",
+        password="vaccinate-me-2021",
+        full_name="Lucía Fernández",
+        date_of_birth=dt.date(1975, 3, 8),
+        language="es",
+    )
+    call_command("run_worker", batch=True, startup_delay=False, verbosity=0)
+    (message,) = mail.outbox
+    link = re.search(r"https?://[^/\s]+(/register/confirm/[A-Za-z0-9_-]+/)", str(message.body))
+    assert link
+    phone = Client(headers={"accept-language": "en"})
+
+    phone.post(link.group(1))
+
+    assert phone.cookies[settings.LANGUAGE_COOKIE_NAME].value == "es"
+    assert 'lang="es"' in phone.get("/account/").text

@@ -75,7 +75,10 @@ def confirm_registration(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/registration_link_invalid.html", {"registered": True})
     login(request, citizen.user, backend="django.contrib.auth.backends.ModelBackend")
     allowed = url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()})
-    return redirect(next_url if next_url and allowed else "centre_search")
+    # The link may be opened on another device than the one the person registered on.
+    return _in_language(
+        redirect(next_url if next_url and allowed else "centre_search"), citizen.language
+    )
 
 
 def _safe_next(request: HttpRequest) -> str:
