@@ -142,7 +142,9 @@ def test_check_before_you_start_in_spanish(spanish: Client) -> None:
 @pytest.mark.django_db
 def test_account_pages_in_spanish(spanish: Client, citizen: Citizen) -> None:
     assert "<h1>Su cuenta</h1>" in page(spanish, "/account/")
-    assert "Idioma de sus correos y SMS" in page(spanish, "/account/details/")
+    details = page(spanish, "/account/details/")
+    assert "Su idioma" in details
+    assert "Para estas páginas, desde donde inicie sesión" in details
     assert "<h1>Cambiar su contraseña</h1>" in page(spanish, "/account/password/")
 
 
