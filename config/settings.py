@@ -127,6 +127,8 @@ LANGUAGES = [("en", "English"), ("es", "Español")]
 # ("from Monday 08:00") are announced in it. Each centre's pages use the centre's own zone.
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Madrid")
 USE_I18N = True
+# One date and one time format per language, for every page and message.
+FORMAT_MODULE_PATH = ["vaxbook.core.formats"]
 USE_TZ = True
 
 STATIC_URL = "static/"

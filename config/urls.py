@@ -3,6 +3,7 @@ from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
 from config.api import api
+from vaxbook.accounts import views as account_views
 from vaxbook.core import public_pages
 from vaxbook.core import views as core_views
 
@@ -19,7 +20,8 @@ urlpatterns = [
     path("cookies/", public_pages.cookies, name="cookies"),
     path("accessibility/", public_pages.accessibility, name="accessibility"),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switch, which also keeps the choice on a citizen's account.
+    path("i18n/setlang/", account_views.set_language, name="set_language"),
     path("api/v1/smart-scheduling/", include("vaxbook.centres.smart_urls")),
     # Plain views: the poll of an opening's crowd must cost as little as possible.
     path("api/v1/waiting-room/", include("vaxbook.waiting_room.api_urls")),

@@ -212,7 +212,7 @@ def test_the_account_page_shows_the_details_and_links_to_change_them(citizen: Ci
     page = signed_in(citizen.user).get("/account/").text
     assert "Ada Lovelace" in page
     assert "ada@example.org" in page
-    assert "June 15, 1980" in page
+    assert "15 June 1980" in page
     assert 'href="/account/details/"' in page
     assert 'href="/account/password/"' in page
 

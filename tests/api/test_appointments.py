@@ -230,7 +230,7 @@ def test_the_calendar_entry(citizen: Api, appointment) -> None:
     assert response.status == 200
     assert response.content_type == "text/calendar"
     assert f"{appointment.reference}@vaxbook".encode() in response.raw
-    assert b"METHOD:REQUEST" in response.raw
+    assert b"METHOD:PUBLISH" in response.raw
     assert response.headers["Content-Disposition"] == (
         f'attachment; filename="vaccination-{appointment.reference}.ics"'
     )

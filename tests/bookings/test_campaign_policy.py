@@ -56,7 +56,7 @@ def test_a_cohort_books_from_its_opening_second_and_not_one_second_before(slot):
         pytest.raises(NotEligible) as refused,
     ):
         book(early, slot)
-    assert "March 1, 2027 at 08:00" in refused.value.message
+    assert "1 March 2027 at 08:00 (Spanish mainland time)" in refused.value.message
     assert refused.value.opens_at == OPENING
     assert not Appointment.objects.filter(person=early).exists()
 

@@ -62,7 +62,7 @@ def test_too_young_for_every_vaccine_says_from_when(vaccines) -> None:
     answer = check_eligibility(date_of_birth=dt.date(2015, 3, 2), dose_number=1, today=TODAY)
     assert answer.bookable == []
     assert answer.bookable_from == dt.date(2027, 3, 2)  # the 12th birthday, tomorrow
-    assert "March 2, 2027" in answer.refused[0].refusal
+    assert "2 March 2027" in answer.refused[0].refusal
 
 
 def test_the_minimum_age_is_reached_on_the_birthday_itself(vaccines) -> None:
@@ -100,7 +100,7 @@ def test_a_child_gets_a_not_eligible_page_with_the_day_not_a_form_error(
     response = check(client, "2016-05-20")
     assert response.status_code == 200
     assert "<h1>You cannot book yet</h1>" in response.text
-    assert "May 20, 2028" in response.text  # the 12th birthday
+    assert "20 May 2028" in response.text  # the 12th birthday
     assert "Error:" not in response.text
 
 
@@ -121,7 +121,7 @@ def test_the_not_eligible_page_in_spanish_gives_the_day_in_spanish(
     [
         ("2027-03-02", "1", "date_of_birth", "Date of birth must be in the past."),
         ("1850-01-01", "1", "date_of_birth", "Enter your real date of birth."),
-        ("31/02/1990", "1", "date_of_birth", "Enter a real date, for example 1990-05-17."),
+        ("31/02/1990", "1", "date_of_birth", "Enter a real date, for example 17/05/1990."),
         ("", "1", "date_of_birth", "Enter your date of birth."),
         ("1980-06-15", "7", "dose_number", "Choose which dose you want to book."),
         ("1980-06-15", "", "dose_number", "Choose which dose you want to book."),
@@ -148,5 +148,5 @@ def test_the_check_needs_a_csrf_token(vaccines) -> None:
 
 def test_a_signed_in_person_starts_with_their_own_date_of_birth(vaccines, client: Client) -> None:
     client.force_login(CitizenFactory(date_of_birth=dt.date(1975, 11, 30)).user)
-    assert 'value="1975-11-30"' in client.get("/").text
-    assert 'value="1975-11-30"' in client.get("/check/").text
+    assert 'value="30/11/1975"' in client.get("/").text
+    assert 'value="30/11/1975"' in client.get("/check/").text

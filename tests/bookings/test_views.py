@@ -3,6 +3,7 @@ import uuid
 
 import pytest
 from django.test import Client
+from icalendar import Calendar
 
 from tests.factories import CitizenFactory, SlotFactory, UserFactory
 from vaxbook.bookings import services
@@ -31,7 +32,8 @@ def test_confirmation_shows_reference_local_time_and_a_qr_of_the_signed_token(ap
     page = response.text
     assert appointment.display_reference in page
     assert "Hospital Doctor Negrín" in page
-    assert "Atlantic/Canary" in page
+    assert "(Canary Islands time)" in page
+    assert "Atlantic/Canary" not in page
     assert "<svg" in page
 
 
@@ -50,6 +52,10 @@ def test_calendar_entry_downloads_as_ics(appointment):
     assert response["Content-Type"] == "text/calendar"
     assert b"BEGIN:VCALENDAR" in response.content
     assert "attachment" in response["Content-Disposition"]
+    # A file to import, not an invitation that asks the person to answer themselves.
+    calendar = Calendar.from_ical(response.content)
+    assert calendar["METHOD"] == "PUBLISH"
+    assert "ATTENDEE" not in calendar.events[0]
 
 
 @pytest.mark.parametrize("suffix", ["", "qr.svg", "calendar.ics"])

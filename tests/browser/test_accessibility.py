@@ -103,7 +103,7 @@ def test_pages_for_someone_not_signed_in(any_language: BrowserContext):
     five_years_old = timezone.localdate() - dt.timedelta(days=5 * 365)
     for born, name in [(dt.date(1980, 6, 15), "eligible"), (five_years_old, "not eligible yet")]:
         page.goto("/check/")
-        page.locator("main input[type=date]").fill(born.isoformat())
+        page.locator("#id_date_of_birth").fill(born.strftime("%d/%m/%Y"))
         page.locator("main input[type=radio]").first.check()
         page.locator("main form button[type=submit]").click()
         audit.check(f"check before you start: {name}")

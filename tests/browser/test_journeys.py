@@ -54,7 +54,7 @@ def test_a_new_person_signs_up_books_both_doses_and_adds_the_first_to_their_cale
     page.get_by_label("Email address").fill("lucia@example.org")
     page.get_by_label("Password").fill("vaccinate-me-2021")
     page.get_by_label("Full name").fill("Lucía Fernández")
-    page.get_by_label("Date of birth").fill("1975-03-08")
+    page.get_by_label("Date of birth").fill("08/03/1975")  # as the hint shows a date
     page.get_by_role("button", name="Create account").click()
 
     # The address is proved first: the worker emails a link that creates the account.

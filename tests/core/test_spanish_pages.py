@@ -64,7 +64,7 @@ def test_centre_search_in_spanish(spanish: Client) -> None:
 def test_centre_day_in_spanish(spanish: Client) -> None:
     slot = SlotFactory()
     html = page(spanish, f"/centres/{slot.centre.pk}/?date={slot.local_date.isoformat()}")
-    assert "Las horas son las locales del centro (Europe/Madrid)." in html
+    assert "Las horas son las locales del centro (hora peninsular)." in html
     assert "Plazas libres" in html
     assert "Reservar" in html
     assert "Día siguiente" in html
@@ -142,7 +142,9 @@ def test_check_before_you_start_in_spanish(spanish: Client) -> None:
 @pytest.mark.django_db
 def test_account_pages_in_spanish(spanish: Client, citizen: Citizen) -> None:
     assert "<h1>Su cuenta</h1>" in page(spanish, "/account/")
-    assert "Idioma de sus correos y SMS" in page(spanish, "/account/details/")
+    details = page(spanish, "/account/details/")
+    assert "Su idioma" in details
+    assert "Para estas páginas, desde donde inicie sesión" in details
     assert "<h1>Cambiar su contraseña</h1>" in page(spanish, "/account/password/")
 
 

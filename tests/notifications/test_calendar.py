@@ -11,7 +11,7 @@ from tests.helpers import CANARY, MADRID
 from vaxbook.bookings import services
 from vaxbook.bookings.models import Appointment
 from vaxbook.centres.models import Centre, Slot
-from vaxbook.notifications.calendar import appointment_ics
+from vaxbook.notifications.calendar import appointment_ics, published_ics
 
 pytestmark = pytest.mark.django_db
 
@@ -238,3 +238,33 @@ def test_entry_names_the_organizer_and_the_person_so_mail_clients_accept_it() ->
 
     assert str(event["ORGANIZER"]).startswith("mailto:")
     assert str(event["ATTENDEE"]) == f"mailto:{appointment.person.user.email}"
+
+
+# --- the file to download --------------------------------------------------------------------
+
+
+def test_the_downloaded_file_is_published_with_the_same_event_and_no_attendee() -> None:
+    appointment = book(SlotFactory())
+
+    published = parse(published_ics(appointment))
+
+    assert published["METHOD"] == "PUBLISH"
+    event = only_event(published)
+    assert event.uid == f"{appointment.reference}@vaxbook"
+    assert event["STATUS"] == "CONFIRMED"
+    assert str(event["ORGANIZER"]).startswith("mailto:")
+    assert "ATTENDEE" not in event
+
+
+def test_a_cancelled_appointments_downloaded_file_says_cancelled() -> None:
+    slot = SlotFactory()
+    appointment = book(slot)
+    with time_machine.travel(slot.starts_at - dt.timedelta(days=1), tick=False):
+        cancelled = services.cancel_appointment(
+            person=appointment.person, appointment_id=appointment.pk
+        )
+
+    published = parse(published_ics(cancelled))
+
+    assert published["METHOD"] == "PUBLISH"
+    assert only_event(published)["STATUS"] == "CANCELLED"

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from vaxbook.accounts import tasks
 from vaxbook.accounts.models import Citizen
 from vaxbook.core import ratelimit
+from vaxbook.core.dates import TypedDateField
 from vaxbook.core.text import TextField
 
 logger = logging.getLogger(__name__)
@@ -21,9 +22,11 @@ EMAIL_ERRORS = {
     "invalid": _("Enter an email address like name@example.org."),
 }
 NAME_ERRORS = {"required": _("Enter your full name.")}
+# The example is how the field shows a date (vaxbook.core.dates); it reads others too.
+DATE_OF_BIRTH_HINT = _("For example 17/05/1990")
 DATE_OF_BIRTH_ERRORS = {
     "required": _("Enter your date of birth."),
-    "invalid": _("Enter a real date, for example 1990-05-17."),
+    "invalid": _("Enter a real date, for example 17/05/1990."),
 }
 
 
@@ -49,11 +52,11 @@ class RegistrationForm(forms.Form):
         error_messages=NAME_ERRORS,
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    date_of_birth = forms.DateField(
+    date_of_birth = TypedDateField(
         label=_("Date of birth"),
-        help_text=_("For example 1990-05-17"),
+        help_text=DATE_OF_BIRTH_HINT,
         error_messages=DATE_OF_BIRTH_ERRORS,
-        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
+        attrs={"autocomplete": "bday"},
     )
     phone = TextField(
         label=_("Mobile phone (optional)"),
@@ -176,7 +179,8 @@ class DetailsForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
     language = forms.ChoiceField(
-        label=_("Language of your emails and text messages"),
+        label=_("Your language"),
+        help_text=_("For these pages wherever you sign in, your emails and text messages."),
         choices=settings.LANGUAGES,
         widget=forms.RadioSelect,
         error_messages={"invalid_choice": _("Choose a language from the list.")},

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from vaxbook.accounts.models import Citizen
+from vaxbook.accounts.models import Citizen, User
 
 OLDEST_AGE_YEARS = 130
 
@@ -40,3 +40,17 @@ def change_citizen_details(
     citizen.full_name, citizen.phone, citizen.language = full_name, phone.strip(), language
     citizen.save(update_fields=["full_name", "phone", "language"])
     return citizen
+
+
+def remember_language(*, user: User, language: str) -> None:
+    """Keep `language` on the account of `user`, so that it applies when they sign in on
+    another device and their messages go out in it. Staff accounts keep none; a language the
+    site does not offer is ignored."""
+    if language not in dict(settings.LANGUAGES):
+        return
+    Citizen.objects.filter(user=user).exclude(language=language).update(language=language)
+
+
+def language_of(user: User) -> str | None:
+    """The language kept on the account of `user`; None for staff."""
+    return Citizen.objects.filter(user=user).values_list("language", flat=True).first()

@@ -20,11 +20,7 @@ urlpatterns = [
     ),
     path(
         "sign-in/",
-        limit_posts(sign_in_limits)(
-            auth_views.LoginView.as_view(
-                template_name="accounts/sign_in.html", authentication_form=forms.SignInForm
-            )
-        ),
+        limit_posts(sign_in_limits)(views.SignInView.as_view(authentication_form=forms.SignInForm)),
         name="sign_in",
     ),
     # Django's LogoutView signs out on POST only; a GET is 405, so no link or image can

@@ -1,20 +1,28 @@
 """Citizen accounts: create one (through a link emailed to the address), see and change its
 details, download a copy of one's data, delete the account. Signing in and out, the password
 change and the password reset by email are Django's views (accounts/urls.py) with our
-templates and forms."""
+templates and forms.
+
+The language a person chooses (the footer's switch, their details) is kept on their account
+and set again, as the language cookie, whenever they sign in: on a new device the pages
+speak their language from the first page after signing in."""
 
 import contextlib
 import datetime as dt
 
+from django.conf import settings
 from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views import i18n
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vaxbook.accounts import data_rights, registration, services
 from vaxbook.accounts.current import signed_in_user
@@ -67,7 +75,10 @@ def confirm_registration(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/registration_link_invalid.html", {"registered": True})
     login(request, citizen.user, backend="django.contrib.auth.backends.ModelBackend")
     allowed = url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()})
-    return redirect(next_url if next_url and allowed else "centre_search")
+    # The link may be opened on another device than the one the person registered on.
+    return _in_language(
+        redirect(next_url if next_url and allowed else "centre_search"), citizen.language
+    )
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -77,6 +88,44 @@ def _safe_next(request: HttpRequest) -> str:
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
     return next_url if allowed else ""
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in; the pages then speak the language kept on the account."""
+
+    template_name = "accounts/sign_in.html"
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        language = services.language_of(signed_in_user(self.request))
+        return _in_language(response, language) if language else response
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch (the cookie, then back to the page), and for a signed-in
+    person the language kept on their account."""
+    response = i18n.set_language(request)
+    if request.user.is_authenticated:
+        services.remember_language(
+            user=signed_in_user(request), language=request.POST.get("language", "")
+        )
+    return response
+
+
+def _in_language(response: HttpResponse, language: str) -> HttpResponse:
+    """`response` setting the language cookie, as Django's language switch sets it."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response
 
 
 @require_GET
@@ -107,7 +156,7 @@ def change_details(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            return redirect("account")
+            return _in_language(redirect("account"), citizen.language)
     status = 400 if form.errors else 200
     return render(request, "accounts/details.html", {"form": form}, status=status)
 

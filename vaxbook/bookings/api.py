@@ -27,7 +27,7 @@ from vaxbook.bookings.models import Appointment, BookingChannel
 from vaxbook.core import ratelimit
 from vaxbook.core.clients import client_address
 from vaxbook.credentials.qr import qr_svg
-from vaxbook.notifications.calendar import appointment_ics
+from vaxbook.notifications.calendar import published_ics
 from vaxbook.waiting_room.gate import require_api_pass
 
 router = Router(tags=["appointments"], auth=bearer)
@@ -302,8 +302,8 @@ def appointment_qr(request: HttpRequest, appointment_id: AppointmentId) -> HttpR
     openapi_extra={
         "responses": {
             200: {
-                "description": "An iCalendar file (RFC 5545); a cancelled appointment's "
-                "entry cancels the event.",
+                "description": "An iCalendar file (RFC 5545) to import, METHOD:PUBLISH; "
+                "a cancelled appointment's event has STATUS:CANCELLED.",
                 "content": {"text/calendar": {"schema": {"type": "string"}}},
             },
             **_described(NOT_FOUND)["responses"],
@@ -313,7 +313,7 @@ def appointment_qr(request: HttpRequest, appointment_id: AppointmentId) -> HttpR
 @decorate_view(http.private)
 def appointment_calendar(request: HttpRequest, appointment_id: AppointmentId) -> HttpResponse:
     appointment = queries.own_appointment(user=caller(request), appointment_id=appointment_id)
-    response = HttpResponse(appointment_ics(appointment), content_type="text/calendar")
+    response = HttpResponse(published_ics(appointment), content_type="text/calendar")
     response["Content-Disposition"] = (
         f'attachment; filename="vaccination-{appointment.reference}.ics"'
     )

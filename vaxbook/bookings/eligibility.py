@@ -10,13 +10,15 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
 from vaxbook.bookings.errors import AlreadyBooked, NotEligible
 from vaxbook.centres import policy
 from vaxbook.centres.models import Vaccine
+from vaxbook.core.zones import place_time
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,8 @@ def check_campaign_policy(
             % {
                 "vaccine": vaccine.name,
                 "date": _day(opens.date()),
-                "time": opens.strftime("%H:%M"),
-                "zone": opens.tzname(),
+                "time": time_format(opens, "TIME_FORMAT"),
+                "zone": place_time(settings.TIME_ZONE),
             },
             opens_at=decision.opens_at,
         )

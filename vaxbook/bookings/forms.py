@@ -7,22 +7,21 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from vaxbook.accounts.forms import DATE_OF_BIRTH_ERRORS, DATE_OF_BIRTH_HINT
 from vaxbook.accounts.models import Citizen, User
 from vaxbook.accounts.services import check_date_of_birth
 from vaxbook.bookings.eligibility_check import doses_to_ask_about
+from vaxbook.core.dates import TypedDateField
 
 
 class EligibilityCheckForm(forms.Form):
     """Parses "check before you start"; the rules are in bookings.eligibility_check."""
 
-    date_of_birth = forms.DateField(
+    date_of_birth = TypedDateField(
         label=gettext_lazy("Date of birth"),
-        help_text=gettext_lazy("For example 1990-05-17"),
-        error_messages={
-            "required": gettext_lazy("Enter your date of birth."),
-            "invalid": gettext_lazy("Enter a real date, for example 1990-05-17."),
-        },
-        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
+        help_text=DATE_OF_BIRTH_HINT,
+        error_messages=DATE_OF_BIRTH_ERRORS,
+        attrs={"autocomplete": "bday"},
     )
     dose_number = forms.TypedChoiceField(
         label=gettext_lazy("Which dose do you want to book?"),

@@ -31,7 +31,7 @@ from vaxbook.core.ratelimit import booking_limits, limit_posts
 from vaxbook.credentials import health_card
 from vaxbook.credentials.qr import certificate_qr_svg, qr_svg
 from vaxbook.credentials.tokens import issue_token
-from vaxbook.notifications.calendar import appointment_ics
+from vaxbook.notifications.calendar import published_ics
 
 # What was just done, for the panel the appointment page shows once (bookings/_done.html).
 DONE_BOOKED, DONE_BOOKED_BOTH = "done-booked", "done-booked-both"
@@ -93,10 +93,7 @@ def appointment_qr(request: HttpRequest, appointment_id: uuid.UUID) -> HttpRespo
 @login_required
 def appointment_calendar(request: HttpRequest, appointment_id: uuid.UUID) -> HttpResponse:
     appointment = _own(request, appointment_id)
-    cancelled = appointment.status == AppointmentStatus.CANCELLED
-    response = HttpResponse(
-        appointment_ics(appointment, cancelled=cancelled), content_type="text/calendar"
-    )
+    response = HttpResponse(published_ics(appointment), content_type="text/calendar")
     filename = f"vaccination-{appointment.reference}.ics"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"

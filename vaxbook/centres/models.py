@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from vaxbook.core.zones import place_time
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -65,6 +67,11 @@ class Centre(models.Model):
     @cached_property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def place_time(self) -> str:
+        """Whose clock the centre's times are, for people: "Canary Islands time"."""
+        return place_time(self.time_zone)
 
     def local_date(self, moment: dt.datetime) -> dt.date:
         """The day `moment` falls on at this centre: "the day" of an appointment."""

@@ -3,6 +3,11 @@
 One appointment is one calendar event for its whole life: the UID comes from the reference,
 which a reschedule keeps, so a calendar replaces the entry instead of adding a second one,
 and the cancellation (METHOD:CANCEL, same UID) removes it.
+
+Two kinds of file (RFC 5546): the emails carry an invitation (METHOD:REQUEST or CANCEL, with
+the person as attendee), which mail clients offer to add, update or remove; the file a
+person downloads from the appointment page or the API is published (METHOD:PUBLISH, no
+attendee), which a calendar imports as it is, with nobody to answer.
 """
 
 import datetime as dt
@@ -41,8 +46,18 @@ def location(appointment: Appointment) -> str:
 
 
 def appointment_ics(appointment: Appointment, *, cancelled: bool = False) -> bytes:
-    """The .ics of `appointment` in its person's language: METHOD:REQUEST to add or update
-    the entry, METHOD:CANCEL (also for any cancelled appointment) to remove it."""
+    """The invitation an email carries, in its person's language: METHOD:REQUEST to add or
+    update the entry, METHOD:CANCEL (also for any cancelled appointment) to remove it."""
+    return _ics(appointment, cancelled=cancelled, invitation=True)
+
+
+def published_ics(appointment: Appointment) -> bytes:
+    """The file to download, in its person's language: METHOD:PUBLISH, the event's STATUS
+    saying whether it is confirmed or cancelled."""
+    return _ics(appointment, cancelled=False, invitation=False)
+
+
+def _ics(appointment: Appointment, *, cancelled: bool, invitation: bool) -> bytes:
     cancelled = cancelled or appointment.status == AppointmentStatus.CANCELLED
     now = timezone.now()
     slot = appointment.slot
@@ -66,9 +81,10 @@ def appointment_ics(appointment: Appointment, *, cancelled: bool = False) -> byt
         )
         event.add("geo", (float(slot.centre.latitude), float(slot.centre.longitude)))
         # iTIP (RFC 5546) REQUEST and CANCEL need an organizer and the attendee, or mail
-        # clients do not offer to add, update or remove the entry.
+        # clients do not offer to add, update or remove the entry; PUBLISH has an organizer
+        # and no attendee.
         event.add("organizer", _organizer())
-        if appointment.person.contact_email:  # a person booked for may have no address
+        if invitation and appointment.person.contact_email:  # a relative may have none
             event.add("attendee", _attendee(appointment))
         if not cancelled:
             event.add_component(
@@ -80,7 +96,7 @@ def appointment_ics(appointment: Appointment, *, cancelled: bool = False) -> byt
             )
         calendar = Calendar.new(
             prodid=PRODID,
-            method="CANCEL" if cancelled else "REQUEST",
+            method=_method(cancelled=cancelled, invitation=invitation),
             subcomponents=[event],
         )
     # icalendar gives the calendar itself a random UID (RFC 7986) when none is given: it
@@ -93,6 +109,12 @@ def appointment_ics(appointment: Appointment, *, cancelled: bool = False) -> byt
         first_date=day - dt.timedelta(days=366), last_date=day + dt.timedelta(days=366)
     )
     return calendar.to_ical()
+
+
+def _method(*, cancelled: bool, invitation: bool) -> str:
+    if not invitation:
+        return "PUBLISH"
+    return "CANCEL" if cancelled else "REQUEST"
 
 
 def event_uid(appointment: Appointment) -> str:
