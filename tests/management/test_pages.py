@@ -431,8 +431,12 @@ def test_the_report_draws_its_charts_with_titles_and_tables(site) -> None:
         verified_client(site.manager).get(f"/staff/centres/{site.centre.pk}/manage/report/")
     )
 
-    assert page.count("<svg") == 2
+    assert page.count("<svg") == 3
     assert '<title id="chart-utilisation-title">Places booked, next 21 days</title>' in page
+    assert (
+        '<title id="chart-offers-title">Places offered from the waiting list, 42 days</title>'
+        in page
+    )
     assert '<title id="chart-no-shows-title">Missed appointments, last 21 days</title>' in page
     assert "Wed 12 May 2027</td><td>40 %</td>" in page.replace("\n", "")
     assert "<style" not in page

@@ -76,3 +76,22 @@ def test_bad_parameters_are_400_not_500(centre, admin_client):
     reversed_range = {"first_day": TUESDAY.isoformat(), "last_day": "2027-01-01"}
     assert admin_client.get(URL, reversed_range).status_code == 400
     assert admin_client.get(URL, {"centre": "x"}).status_code == 404
+
+
+def test_the_report_page_shows_the_offers_with_a_chart_and_links_the_csv(
+    centre, vaccine, slot, admin_client, clock
+):
+    first, _second = (join([centre], vaccine) for _person in range(2))
+    cancel(book(slot))
+    (offer,) = services.offer_free_places(slot_ids=[slot.pk])
+    services.accept_offer(person=first.person, offer_id=offer.pk)
+
+    page = admin_client.get(f"/staff/centres/{centre.pk}/manage/report/").content.decode()
+
+    assert "Waiting list, the same days" in page
+    assert "1 made, 1 accepted" in page  # the chart's bar for the slot's day
+    table = page.split('<th scope="col">Offers made</th>')[1].split("</table>")[0]
+    tuesday_row = next(row for row in table.split("<tr>") if TUESDAY.strftime("%-d %B %Y") in row)
+    # Waiting (the second person), offers made, accepted, declined, expired.
+    assert "<td>1</td><td>1</td><td>1</td><td>0</td><td>0</td>" in tuesday_row
+    assert f'action="{URL}"' in page

@@ -4,8 +4,9 @@ that goes with each chart for people who do not see it."""
 
 import datetime as dt
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.utils.translation import gettext as _
 
@@ -50,6 +51,34 @@ class Chart:
     right_edge: int = WIDTH - RIGHT
     baseline: int = HEIGHT - BOTTOM
     label_y: int = HEIGHT - BOTTOM + 20
+
+
+class Day(Protocol):
+    """A chart's bar: a day's figures (the reports' Figures, the waiting list's totals)."""
+
+    @property
+    def day(self) -> dt.date | None: ...
+
+
+def offers_chart(days: Sequence[Day], made: list[int], accepted: list[int]) -> Chart:
+    """The waiting list's offers each day: the bar is the offers made, the text adds how
+    many were accepted."""
+    values: list[float | None] = [float(count) for count in made]
+    texts = [
+        _("%(made)d made, %(accepted)d accepted") % {"made": m, "accepted": a}
+        for m, a in zip(made, accepted, strict=True)
+    ]
+    return _chart(
+        slug="offers",
+        title=_("Places offered from the waiting list, %(days)d days") % {"days": len(days)},
+        description=_("Places freed and offered to people on the waiting list, each day."),
+        value_heading=_("Offers"),
+        days=days,
+        values=values,
+        texts=texts,
+        top=_nice_top(max(made, default=0)),
+        tick_label=lambda value: f"{value:.0f}",
+    )
 
 
 def utilisation_chart(days: list[Figures]) -> Chart:
@@ -103,7 +132,7 @@ def _chart(
     title: str,
     description: str,
     value_heading: str,
-    days: list[Figures],
+    days: Sequence[Day],
     values: list[float | None],
     texts: list[str],
     top: float,

@@ -58,6 +58,7 @@ from vaxbook.management.forms import (
     PlacesForm,
     TemplateForm,
 )
+from vaxbook.waiting_list import reports as waiting_list_reports
 
 View = Callable[..., HttpResponseBase]
 
@@ -609,6 +610,14 @@ def _render_report(request: HttpRequest, centre: Centre | None) -> HttpResponse:
         last_day=today + dt.timedelta(days=reports.CHART_DAYS - 1),
         centre_id=centre_id,
     )
+    waiting_list = waiting_list_reports.totals_by_day(
+        waiting_list_reports.figures(
+            user=user,
+            first_day=today - dt.timedelta(days=reports.CHART_DAYS),
+            last_day=today + dt.timedelta(days=reports.CHART_DAYS - 1),
+            centre_id=centre_id,
+        )
+    )
     csv_form = DayRangeForm(
         initial={"first_day": today - dt.timedelta(days=364), "last_day": today},
     )
@@ -625,6 +634,13 @@ def _render_report(request: HttpRequest, centre: Centre | None) -> HttpResponse:
             ],
             "utilisation_chart": charts.utilisation_chart(coming),
             "no_show_chart": charts.no_show_chart(past),
+            "waiting_list": waiting_list,
+            "offers_chart": charts.offers_chart(
+                waiting_list,
+                made=[day.offers_made for day in waiting_list],
+                accepted=[day.accepted for day in waiting_list],
+            ),
+            "waiting_list_csv_url": reverse("waiting_list_report_csv"),
             "csv_form": csv_form,
             "csv_url": (
                 reverse("manage_report_csv", args=[centre.pk])

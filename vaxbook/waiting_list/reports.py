@@ -124,3 +124,36 @@ def _centre_figures(centre: Centre, days: list[dt.date], now: dt.datetime) -> It
         yield DayFigures(
             centre=centre, day=day, waiting=waiting, offers=offers[day], unused=unused[day]
         )
+
+
+@dataclass(frozen=True)
+class DayTotals:
+    """A day's figures summed over the centres in scope: the report page's chart and table."""
+
+    day: dt.date
+    waiting: int
+    offers_made: int
+    accepted: int
+    declined: int
+    expired: int
+    unused: int
+
+
+def totals_by_day(rows: Iterator[DayFigures]) -> list[DayTotals]:
+    """`figures()` summed over centres, one item per day, in order. A person waiting for
+    several centres counts once for each: the figure is people waiting per centre."""
+    days: dict[dt.date, list[DayFigures]] = defaultdict(list)
+    for row in rows:
+        days[row.day].append(row)
+    return [
+        DayTotals(
+            day=day,
+            waiting=sum(row.waiting for row in same_day),
+            offers_made=sum(row.offers_made for row in same_day),
+            accepted=sum(row.offers[OfferStatus.ACCEPTED] for row in same_day),
+            declined=sum(row.offers[OfferStatus.DECLINED] for row in same_day),
+            expired=sum(row.offers[OfferStatus.EXPIRED] for row in same_day),
+            unused=sum(row.unused for row in same_day),
+        )
+        for day, same_day in sorted(days.items())
+    ]
