@@ -194,6 +194,42 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(citizen: C
     assert citizen.user.check_password(NEW_PASSWORD)
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection
+def test_the_owner_is_told_by_email_when_the_password_changes(citizen: Citizen) -> None:
+    signed_in(citizen.user).post(
+        "/account/password/",
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert mail.outbox == []  # the worker sends it
+
+    run_worker()
+
+    (message,) = mail.outbox
+    assert message.to == ["ada@example.org"]
+    assert message.subject == "Your vaxbook password was changed"
+    assert "/password-reset/" in str(message.body)
+
+
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection
+def test_a_password_reset_is_told_to_the_owner_too(
+    citizen: Citizen, settings: LazySettings
+) -> None:
+    client = Client()
+    client.post("/password-reset/", {"email": "ada@example.org"})
+    link = reset_link(settings)
+    form = client.get(link, follow=True)
+    client.post(
+        form.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+    )
+
+    run_worker()
+
+    assert [message.subject for message in mail.outbox] == [
+        "Reset your vaxbook password",
+        "Your vaxbook password was changed",
+    ]
+
+
 def test_a_wrong_old_password_changes_nothing(citizen: Citizen) -> None:
     response = signed_in(citizen.user).post(
         "/account/password/",

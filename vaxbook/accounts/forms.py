@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
+from django.db import transaction
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -155,11 +156,32 @@ class SetPasswordForm(auth_forms.SetPasswordForm):
         super().__init__(*args, **kwargs)
         _with_password_hint(self)
 
+    def save(self, commit: bool = True) -> Any:
+        user = super().save(commit)
+        if commit:
+            _tell_the_owner(user)
+        return user
+
 
 class PasswordChangeForm(auth_forms.PasswordChangeForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _with_password_hint(self)
+
+    def save(self, commit: bool = True) -> Any:
+        user = super().save(commit)
+        if commit:
+            _tell_the_owner(user)
+        return user
+
+
+def _tell_the_owner(user: Any) -> None:
+    """Whoever changed the password (the owner, or someone with their session or their
+    mailbox), the owner hears of it by email, from the worker."""
+    from vaxbook.accounts import tasks  # tasks import this module
+
+    pk = user.pk
+    transaction.on_commit(lambda: tasks.send_password_changed.enqueue(user_id=pk))
 
 
 class DetailsForm(forms.Form):

@@ -233,7 +233,7 @@ def _send_link(pending: PendingRegistration, secret: str) -> None:
         "link": settings.SITE_URL + reverse("confirm_registration", args=[secret]),
         "hours": int(LINK_VALIDITY / dt.timedelta(hours=1)),
     }
-    _send(pending.email, pending.language, "registration_link", context)
+    send_email(pending.email, pending.language, "registration_link", context)
 
 
 def _send_notice(owner: User, *, fallback_language: str) -> None:
@@ -243,10 +243,11 @@ def _send_notice(owner: User, *, fallback_language: str) -> None:
         "reset_url": settings.SITE_URL + reverse("password_reset"),
     }
     language = citizen.language if citizen is not None else fallback_language
-    _send(owner.email, language, "registration_attempt", context)
+    send_email(owner.email, language, "registration_attempt", context)
 
 
-def _send(email: str, language: str, template: str, context: Mapping[str, object]) -> None:
+def send_email(email: str, language: str, template: str, context: Mapping[str, object]) -> None:
+    """One of the accounts' emails (accounts/email/<template>.txt), in `language`."""
     with translation.override(language):
         subject = render_to_string(f"accounts/email/{template}_subject.txt").strip()
         body = render_to_string(f"accounts/email/{template}.txt", dict(context))

@@ -12,7 +12,9 @@ that finds another one waiting enqueues none, and the chains become one again.
 
 import datetime as dt
 
+from django.conf import settings
 from django.tasks import TaskResultStatus, task
+from django.urls import reverse
 from django.utils import timezone, translation
 from django_tasks_db.models import DBTaskResult
 
@@ -66,3 +68,19 @@ def forget_registration(*, email: str) -> None:
     from vaxbook.accounts import registration
 
     registration.forget_expired_registration(email=email)
+
+
+@task()
+def send_password_changed(*, user_id: int) -> None:
+    """Tell the owner of an account that its password was changed (ASVS V2.2.3): if it was
+    not them, they know at once, and how to take the account back."""
+    from vaxbook.accounts.models import Citizen, User
+    from vaxbook.accounts.registration import send_email
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.email:
+        return
+    citizen = Citizen.objects.filter(user=user).first()
+    language = citizen.language if citizen is not None else settings.LANGUAGE_CODE
+    context = {"reset_url": settings.SITE_URL + reverse("password_reset")}
+    send_email(user.email, language, "password_changed", context)
