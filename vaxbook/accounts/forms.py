@@ -248,7 +248,7 @@ class PersonForm(forms.Form):
             "required": _("Enter the person's date of birth."),
             "invalid": _("Enter a real date, for example 1948-03-02."),
         },
-        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}),
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}, format="%Y-%m-%d"),
     )
     phone = TextField(
         label=_("Their mobile phone (optional)"),
@@ -280,7 +280,7 @@ class PhoneSearchForm(forms.Form):
         help_text=_("For example 1948-03-02"),
         required=False,
         error_messages={"invalid": _("Enter a real date, for example 1948-03-02.")},
-        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}),
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}, format="%Y-%m-%d"),
     )
     phone = TextField(
         label=_("Phone (optional, narrows the search)"),

@@ -63,7 +63,7 @@ class DayForm(forms.Form):
         required=False,
         input_formats=["%Y-%m-%d"],
         error_messages=DATE_ERRORS,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
 
@@ -114,7 +114,7 @@ class SurnameSearchForm(forms.Form):
             "required": _("Enter the date of birth."),
             "invalid": _("Enter a real date of birth, for example 1990-05-17."),
         },
-        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}),
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}, format="%Y-%m-%d"),
     )
 
 
@@ -174,7 +174,7 @@ class WalkInForm(forms.Form):
             "required": _("Enter the person's date of birth."),
             "invalid": _("Enter a real date, for example 1948-03-02."),
         },
-        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}),
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}, format="%Y-%m-%d"),
     )
     phone = TextField(
         label=_("Phone (optional)"),

@@ -33,7 +33,7 @@ class WishForm(forms.Form):
     )
     first_day = forms.DateField(
         label=gettext_lazy("From"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={
             "required": gettext_lazy("Enter the first day you can go."),
             "invalid": gettext_lazy("Enter a real date, for example 2021-06-01."),
@@ -41,7 +41,7 @@ class WishForm(forms.Form):
     )
     last_day = forms.DateField(
         label=gettext_lazy("Until"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={
             "required": gettext_lazy("Enter the last day you can go."),
             "invalid": gettext_lazy("Enter a real date, for example 2021-06-14."),
