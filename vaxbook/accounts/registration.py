@@ -109,7 +109,7 @@ def request_registration(
         language=language,
         next_url=next_url,
         requested_at=timezone.now(),
-        token_hash="",
+        token_hash="",  # nosec B106 (no link yet: the worker makes it)
         link_sent_at=None,
     )
     with transaction.atomic(durable=True):
