@@ -151,7 +151,8 @@ def poll_after(
     elif state == State.WAITING and ahead is not None and rate_per_second > 0:
         turn_in = (ahead + 1) / rate_per_second
         if turn_in <= POLL_MAX_S:
-            return round(max(POLL_MIN_S, turn_in) * rng.uniform(1, 1 + POLL_JITTER), 2)
+            # Rounded up to the hundredth: rounding down could land just before the turn.
+            return math.ceil(max(POLL_MIN_S, turn_in) * rng.uniform(1, 1 + POLL_JITTER) * 100) / 100
         base = POLL_MAX_S
     elif state in (State.PAUSED, State.ADMITTED):
         base = 20.0
