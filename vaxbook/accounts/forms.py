@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from vaxbook.accounts import tasks
 from vaxbook.accounts.models import Citizen
 from vaxbook.core import ratelimit
-from vaxbook.core.dates import TypedDateField
+from vaxbook.core.dates import DatePicker, TypedDateField
 from vaxbook.core.text import TextField
 
 logger = logging.getLogger(__name__)
@@ -248,7 +248,7 @@ class PersonForm(forms.Form):
             "required": _("Enter the person's date of birth."),
             "invalid": _("Enter a real date, for example 1948-03-02."),
         },
-        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}, format="%Y-%m-%d"),
+        widget=DatePicker(attrs={"autocomplete": "off"}),
     )
     phone = TextField(
         label=_("Their mobile phone (optional)"),
@@ -280,7 +280,7 @@ class PhoneSearchForm(forms.Form):
         help_text=_("For example 1948-03-02"),
         required=False,
         error_messages={"invalid": _("Enter a real date, for example 1948-03-02.")},
-        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}, format="%Y-%m-%d"),
+        widget=DatePicker(attrs={"autocomplete": "off"}),
     )
     phone = TextField(
         label=_("Phone (optional, narrows the search)"),

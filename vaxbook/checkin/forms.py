@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vaxbook.bookings import references
 from vaxbook.bookings.models import LOT_NUMBER_MAX_LENGTH, InjectionSite
+from vaxbook.core.dates import DatePicker
 from vaxbook.core.text import TextField
 from vaxbook.credentials import health_card
 
@@ -63,7 +64,7 @@ class DayForm(forms.Form):
         required=False,
         input_formats=["%Y-%m-%d"],
         error_messages=DATE_ERRORS,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DatePicker(),
     )
 
 
@@ -114,7 +115,7 @@ class SurnameSearchForm(forms.Form):
             "required": _("Enter the date of birth."),
             "invalid": _("Enter a real date of birth, for example 1990-05-17."),
         },
-        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}, format="%Y-%m-%d"),
+        widget=DatePicker(attrs={"autocomplete": "off"}),
     )
 
 
@@ -174,7 +175,7 @@ class WalkInForm(forms.Form):
             "required": _("Enter the person's date of birth."),
             "invalid": _("Enter a real date, for example 1948-03-02."),
         },
-        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "off"}, format="%Y-%m-%d"),
+        widget=DatePicker(attrs={"autocomplete": "off"}),
     )
     phone = TextField(
         label=_("Phone (optional)"),

@@ -66,3 +66,14 @@ class TypedDateField(forms.DateField):
         if isinstance(value, str) and (written := parse_written_date(value)):
             return written
         return super().to_python(value)
+
+
+class DatePicker(forms.DateInput):
+    """The browser's date picker, where a day is chosen rather than typed (staff searches,
+    date ranges). It shows only an ISO 8601 value, so a date is given back that way,
+    whatever the language's format for typed dates."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")

@@ -12,14 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from vaxbook.accounts.models import StaffRole
 from vaxbook.centres.models import Vaccine, Weekday
 from vaxbook.centres.services import CentreDetails, TemplateDetails
+from vaxbook.core.dates import DatePicker
 from vaxbook.core.text import TextField
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class TimeInput(forms.TimeInput):
@@ -200,13 +194,13 @@ class TemplateForm(forms.Form):
         label=_("First day (optional)"),
         required=False,
         error_messages=_date(""),
-        widget=DateInput(),
+        widget=DatePicker(),
     )
     valid_until = forms.DateField(
         label=_("Last day (optional)"),
         required=False,
         error_messages=_date(""),
-        widget=DateInput(),
+        widget=DatePicker(),
     )
 
     def __init__(self, *args: Any, vaccines: QuerySet[Vaccine], **kwargs: Any) -> None:
@@ -234,12 +228,12 @@ class DayRangeForm(forms.Form):
     first_day = forms.DateField(
         label=_("First day"),
         error_messages=_date(_("Enter the first day.")),
-        widget=DateInput(),
+        widget=DatePicker(),
     )
     last_day = forms.DateField(
         label=_("Last day"),
         error_messages=_date(_("Enter the last day.")),
-        widget=DateInput(),
+        widget=DatePicker(),
     )
 
     def days(self) -> tuple[dt.date, dt.date]:

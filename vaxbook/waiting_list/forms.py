@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from vaxbook.centres.models import Centre, Vaccine, Weekday
+from vaxbook.core.dates import DatePicker
 from vaxbook.waiting_list.models import TimeOfDay
 from vaxbook.waiting_list.services import (
     Wish,
@@ -33,7 +34,7 @@ class WishForm(forms.Form):
     )
     first_day = forms.DateField(
         label=gettext_lazy("From"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DatePicker(),
         error_messages={
             "required": gettext_lazy("Enter the first day you can go."),
             "invalid": gettext_lazy("Enter a real date, for example 2021-06-01."),
@@ -41,7 +42,7 @@ class WishForm(forms.Form):
     )
     last_day = forms.DateField(
         label=gettext_lazy("Until"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=DatePicker(),
         error_messages={
             "required": gettext_lazy("Enter the last day you can go."),
             "invalid": gettext_lazy("Enter a real date, for example 2021-06-14."),
